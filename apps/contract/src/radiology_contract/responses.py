@@ -1,0 +1,114 @@
+"""Response shapes: the list envelope, the error body, datetime and JSON rendering.
+
+Both backends build their response bodies with these functions and send the bytes of `render` as they
+are, so the same data gives the same bytes whichever backend answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .fields import ANALYSIS_TASK_API_FIELDS, Field, FieldType
+from .query import ErrorDetail, Page
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+JSON_CONTENT_TYPE = "application/json"
+BACKEND_HEADER = "X-Backend"  # which backend answered: "legacy" or "imaging"
+REQUEST_ID_HEADER = "X-Request-ID"
+RETRY_AFTER_SECONDS = 30  # sent with 503 while writes are frozen for a cutover
+
+# HTTP status of each error code.
+ERROR_STATUS = {
+    "validation_error": 422,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "writes_frozen": 503,
+    "service_unavailable": 503,
+    "internal_error": 500,
+}
+
+
+def format_datetime(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with second precision and no zone: YYYY-MM-DDTHH:MM:SS. Sub-seconds are dropped."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        raise ValueError(f"aware datetime {value!r}: the contract stores naive local time")
+    return value.strftime(DATETIME_FORMAT)
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, DATETIME_FORMAT)
+
+
+def render(obj: Any) -> bytes:
+    """The one JSON encoding of the contract: UTF-8, no ASCII escaping, compact separators, key order kept."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _value(f: Field, value: Any) -> Any:
+    if value is None:
+        return None
+    if f.type is FieldType.DATETIME:
+        return format_datetime(value)
+    if f.type is FieldType.INT:
+        return int(value)
+    if f.type is FieldType.JSON:
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+    return str(value)
+
+
+def record(fields: Sequence[Field], values: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+    """One record as the API shows it: keys in schema order, typed values, null for missing."""
+    if isinstance(values, Mapping):
+        return {f.name: _value(f, values.get(f.name)) for f in fields}
+    return {f.name: _value(f, v) for f, v in zip(fields, values, strict=True)}
+
+
+def task_record(fields: Sequence[Field], values: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+    full = record(fields, values)
+    return {name: full[name] for name in ANALYSIS_TASK_API_FIELDS}
+
+
+def envelope(data: list[Any], total: int, page: Page, filters: Mapping[str, Any]) -> dict[str, Any]:
+    return {"data": data, "total": total, "page": page.page, "page_size": page.page_size, "filters": dict(filters)}
+
+
+def buckets(pairs: Iterable[tuple[Any, int]]) -> list[dict[str, Any]]:
+    """Grouped counts, largest first, ties by key; a null key sorts last among equals."""
+    items = [(k, int(c)) for k, c in pairs]
+    items.sort(key=lambda kc: (-kc[1], kc[0] is None, "" if kc[0] is None else str(kc[0])))
+    return [{"key": k, "count": c} for k, c in items]
+
+
+def error(code: str, message: str, details: Iterable[ErrorDetail] = ()) -> tuple[int, dict[str, Any]]:
+    """The one error shape: {"error": {"code", "message", "details": [{"field", "message"}]}}."""
+    return ERROR_STATUS[code], {
+        "error": {"code": code, "message": message, "details": [d.as_dict() for d in details]}
+    }
+
+
+def validation_error(details: Iterable[ErrorDetail]) -> tuple[int, dict[str, Any]]:
+    return error("validation_error", "The request is invalid.", details)
+
+
+def not_found(what: str = "resource") -> tuple[int, dict[str, Any]]:
+    return error("not_found", f"The {what} was not found.")
+
+
+def writes_frozen() -> tuple[int, dict[str, Any]]:
+    return error(
+        "writes_frozen",
+        "Writes are paused for a planned maintenance switch. Retry shortly.",
+    )
+
+
+def service_unavailable(reason: str) -> tuple[int, dict[str, Any]]:
+    return error("service_unavailable", reason)
+
+
+def internal_error() -> tuple[int, dict[str, Any]]:
+    return error("internal_error", "An internal error occurred. It has been logged.")
