@@ -50,7 +50,7 @@ class ErrorDetail:
 class ContractValidationError(Exception):
     """A request that breaks the contract. Rendered as HTTP 422 with every problem listed."""
 
-    def __init__(self, details: list[ErrorDetail]):
+    def __init__(self, details: list[ErrorDetail]) -> None:
         super().__init__("; ".join(f"{d.field}: {d.message}" for d in details))
         self.details = details
 
@@ -176,7 +176,7 @@ def _date_str(value: dt.date | None) -> str | None:
 class _Reader:
     """Collects every problem of one request before failing, so the client sees them all at once."""
 
-    def __init__(self, params: Params):
+    def __init__(self, params: Params) -> None:
         self.values = _last_values(params)
         self.errors: list[ErrorDetail] = []
 

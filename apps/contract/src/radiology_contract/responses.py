@@ -86,9 +86,7 @@ def buckets(pairs: Iterable[tuple[Any, int]]) -> list[dict[str, Any]]:
 
 def error(code: str, message: str, details: Iterable[ErrorDetail] = ()) -> tuple[int, dict[str, Any]]:
     """The one error shape: {"error": {"code", "message", "details": [{"field", "message"}]}}."""
-    return ERROR_STATUS[code], {
-        "error": {"code": code, "message": message, "details": [d.as_dict() for d in details]}
-    }
+    return ERROR_STATUS[code], {"error": {"code": code, "message": message, "details": [d.as_dict() for d in details]}}
 
 
 def validation_error(details: Iterable[ErrorDetail]) -> tuple[int, dict[str, Any]]:
@@ -97,6 +95,10 @@ def validation_error(details: Iterable[ErrorDetail]) -> tuple[int, dict[str, Any
 
 def not_found(what: str = "resource") -> tuple[int, dict[str, Any]]:
     return error("not_found", f"The {what} was not found.")
+
+
+def method_not_allowed() -> tuple[int, dict[str, Any]]:
+    return error("method_not_allowed", "The method is not allowed for this resource.")
 
 
 def writes_frozen() -> tuple[int, dict[str, Any]]:

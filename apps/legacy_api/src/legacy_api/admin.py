@@ -1,0 +1,151 @@
+"""Operator-only operations for the cutover tooling: a consistent snapshot and carrying tasks back.
+
+DuckDB allows one writer process, so while the service runs no other process can open the file; these
+operations run inside the service instead. Access control lives in app.py (loopback + token).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from radiology_contract.duckdb_schema import create_schema
+from radiology_contract.fields import ANALYSIS_TASK_FIELDS, ANALYSIS_TASK_KEY
+from radiology_contract.query import ErrorDetail
+from radiology_contract.responses import format_datetime
+from radiology_contract.tables import ANALYSIS_TASKS, TABLES
+from radiology_contract.workbook import ValueProblem, convert
+
+from .store import TASK_COLUMNS, TASK_PLACEHOLDERS
+
+
+class AdminConflict(Exception):
+    """The operation is refused in the current state (HTTP 409)."""
+
+
+class AdminInvalid(Exception):
+    """The request body is wrong (HTTP 422), with every problem listed."""
+
+    def __init__(self, details: list[ErrorDetail]) -> None:
+        super().__init__("; ".join(f"{d.field}: {d.message}" for d in details))
+        self.details = details
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
+    """CHECKPOINT, then copy the whole database into a new DuckDB file at `target` (written as
+    <target>.partial and renamed only after its row counts match the source)."""
+    path = Path(target)
+    if not path.is_absolute():
+        raise AdminInvalid([ErrorDetail("path", "must be an absolute path")])
+    if path.exists():
+        raise AdminConflict(f"snapshot target {path} already exists; refusing to overwrite it")
+    if not path.parent.is_dir():
+        raise AdminInvalid([ErrorDetail("path", f"directory {path.parent} does not exist")])
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    cur = con.cursor()
+    try:
+        cur.execute("CHECKPOINT")
+        source = cur.execute("SELECT current_database()").fetchone()
+        assert source is not None
+        source_counts = {t.kind: _count(cur, f'"{source[0]}".main.{t.duckdb}') for t in TABLES}
+        cur.execute(f"ATTACH {_quote_literal(str(partial))} AS legacy_snapshot")
+        try:
+            # Tables in foreign-key order with the contract's DDL (COPY FROM DATABASE orders them by name,
+            # which breaks the reports -> examinations foreign key).
+            cur.execute("USE legacy_snapshot")
+            create_schema(cur)
+            for t in TABLES:
+                cur.execute(f'INSERT INTO legacy_snapshot.main.{t.duckdb} SELECT * FROM "{source[0]}".main.{t.duckdb}')
+            copied = {t.kind: _count(cur, f"legacy_snapshot.main.{t.duckdb}") for t in TABLES}
+        finally:
+            cur.execute(f'USE "{source[0]}"')
+            cur.execute("DETACH legacy_snapshot")
+        if copied != source_counts:
+            raise RuntimeError(f"snapshot {partial} counts {copied} differ from the source {source_counts}")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        Path(f"{partial}.wal").unlink(missing_ok=True)
+        raise
+    finally:
+        cur.close()
+    return {
+        "path": str(path),
+        **copied,
+        "snapshot_at": format_datetime(dt.datetime.now().replace(microsecond=0)),
+    }
+
+
+def _count(cur: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def parse_task_rows(payload: Any) -> list[tuple[Any, ...]]:
+    """{"tasks": [full stored task rows]} -> typed tuples in column order; every problem listed."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("tasks"), list):
+        raise AdminInvalid([ErrorDetail("tasks", "body must be a JSON object with a list `tasks`")])
+    rows: list[tuple[Any, ...]] = []
+    details: list[ErrorDetail] = []
+    seen: set[str] = set()
+    names = {f.name for f in ANALYSIS_TASK_FIELDS}
+    for index, item in enumerate(payload["tasks"]):
+        where = f"tasks[{index}]"
+        if not isinstance(item, dict):
+            details.append(ErrorDetail(where, "must be an object"))
+            continue
+        unknown = sorted(set(item) - names)
+        if unknown:
+            details.append(ErrorDetail(where, "unknown field(s): " + ", ".join(unknown)))
+        values: list[Any] = []
+        for f in ANALYSIS_TASK_FIELDS:
+            try:
+                values.append(convert(f, item.get(f.name)))
+            except ValueProblem as e:
+                details.append(ErrorDetail(f"{where}.{f.name}", e.message))
+                values.append(None)
+        key = values[0]
+        if isinstance(key, str):
+            if key in seen:
+                details.append(ErrorDetail(f"{where}.{ANALYSIS_TASK_KEY}", f"{key!r} appears more than once"))
+            seen.add(key)
+        rows.append(tuple(values))
+    if details:
+        raise AdminInvalid(details[:100])
+    return rows
+
+
+def sync_tasks(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    """Upsert task rows by task_id in one transaction; counts of inserted and updated rows."""
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        ids = [r[0] for r in rows]
+        existing = {
+            r[0]
+            for r in cur.execute(
+                f"SELECT task_id FROM {ANALYSIS_TASKS.duckdb} WHERE list_contains(?, task_id)", [ids]
+            ).fetchall()
+        } if ids else set()  # fmt: skip
+        for row in rows:
+            cur.execute(
+                f"INSERT OR REPLACE INTO {ANALYSIS_TASKS.duckdb} ({TASK_COLUMNS}) VALUES ({TASK_PLACEHOLDERS})",
+                list(row),
+            )
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+    updated = len(existing)
+    return {"received": len(rows), "inserted": len(rows) - updated, "updated": updated}

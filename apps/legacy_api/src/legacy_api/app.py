@@ -1,0 +1,295 @@
+"""The FastAPI application: HTTP in, contract bytes out. Validation and shapes come from radiology_contract.
+
+Query parameters are declared in the OpenAPI document for readers, but parsing is done by the contract's
+parsers on the raw query string, so both backends answer a bad request with the same bytes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import duckdb
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+from radiology_contract import query, responses
+from radiology_contract.query import ContractValidationError, ErrorDetail
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import BACKEND, __version__, admin, store
+from .database import open_existing
+from .freeze import is_frozen
+from .openapi_docs import ADMIN_DOC, ENDPOINT_DOCS
+from .settings import Settings
+
+log = logging.getLogger("legacy_api")
+API = "/api/v1"
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def contract_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(responses.render(body), status_code=status, media_type=responses.JSON_CONTENT_TYPE, headers=headers)
+
+
+def error_response(result: tuple[int, dict[str, Any]], headers: dict[str, str] | None = None) -> Response:
+    return contract_response(result[0], result[1], headers)
+
+
+class ContractHeaders:
+    """Pure ASGI middleware: X-Backend and X-Request-ID on every response; unhandled errors become the
+    contract's 500 body (the traceback goes to the log, never to the client)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = MutableHeaders(scope=message)
+                headers[responses.BACKEND_HEADER] = BACKEND
+                headers[responses.REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error in %s %s (request %s)", scope.get("method"), scope.get("path"), request_id)
+            if started:
+                raise
+            status, body = responses.internal_error()
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", responses.JSON_CONTENT_TYPE.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": responses.render(body)})
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1").strip()
+            if 0 < len(text) <= 128 and text.isascii() and text.isprintable():
+                return text
+    return uuid.uuid4().hex
+
+
+class Service:
+    """The open database and what every route needs from it."""
+
+    def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
+        self.settings = settings
+        self.con = con
+        self.write_lock = threading.Lock()  # one writer at a time inside the process
+        self._ready = False
+
+    def ready(self) -> bool:
+        """True once the database holds examinations (they are never deleted, so it stays true)."""
+        if not self._ready:
+            cur = self.con.cursor()
+            try:
+                row = cur.execute("SELECT count(*) FROM medical_examinations_fact").fetchone()
+            finally:
+                cur.close()
+            self._ready = bool(row and row[0] > 0)
+        return self._ready
+
+    def read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        cur = self.con.cursor()
+        try:
+            return fn(cur, *args)
+        finally:
+            cur.close()
+
+    def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with self.write_lock:
+            return self.read(fn, *args)
+
+
+def _not_ready() -> Response:
+    return error_response(
+        responses.service_unavailable("The examination database is empty; import data before serving.")
+    )
+
+
+def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> FastAPI:
+    """Build the app over an open database. Raises database.StartupError for a missing/corrupt file."""
+    service = Service(settings, con if con is not None else open_existing(settings.db_path))
+    app = FastAPI(
+        title="Radiology examination service (legacy)",
+        version=__version__,
+        description="The legacy FastAPI + DuckDB service. Its responses are the locked API contract.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+
+    async def call(fn: Callable[..., Any], *args: Any) -> Any:
+        return await run_in_threadpool(service.read, fn, *args)
+
+    def reads(parse: Callable[[Any], Any], fn: Callable[..., Any]) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            try:
+                parsed = parse(request.query_params.multi_items())
+            except ContractValidationError as e:
+                return error_response(responses.validation_error(e.details))
+            if not await run_in_threadpool(service.ready):
+                return _not_ready()
+            return contract_response(200, await call(fn, parsed))
+
+        return handler
+
+    for path, name, parse, fn in (
+        ("/studies/search", "search_studies", query.parse_study_query, store.search_studies),
+        ("/reports/search", "search_reports", query.parse_report_query, store.search_reports),
+        ("/statistics", "statistics", query.parse_statistics_query, store.statistics),
+        ("/analysis/tasks", "list_tasks", query.parse_task_list_query, store.list_tasks),
+    ):
+        doc = ENDPOINT_DOCS[name]
+        app.add_api_route(API + path, reads(parse, fn), methods=["GET"], name=name, **doc)
+
+    @app.post(API + "/analysis/tasks", name="create_task", **ENDPOINT_DOCS["create_task"])
+    async def create_task(request: Request) -> Response:
+        if is_frozen(settings.db_path):
+            return frozen_response()
+        try:
+            body = query.parse_task_create(await request.body())
+        except ContractValidationError as e:
+            return error_response(responses.validation_error(e.details))
+        if not await run_in_threadpool(service.ready):
+            return _not_ready()
+        return contract_response(201, await run_in_threadpool(service.write, store.create_task, body))
+
+    @app.get(API + "/analysis/tasks/{task_id}", name="get_task", **ENDPOINT_DOCS["get_task"])
+    async def get_task(task_id: str) -> Response:
+        if not await run_in_threadpool(service.ready):
+            return _not_ready()
+        task = await call(store.get_task, task_id)
+        return contract_response(200, task) if task else error_response(responses.not_found("analysis task"))
+
+    @app.delete(API + "/analysis/tasks/{task_id}", name="delete_task", **ENDPOINT_DOCS["delete_task"])
+    async def delete_task(task_id: str) -> Response:
+        if is_frozen(settings.db_path):
+            return frozen_response()
+        if not await run_in_threadpool(service.ready):
+            return _not_ready()
+        if await run_in_threadpool(service.write, store.delete_task, task_id):
+            return Response(status_code=204)
+        return error_response(responses.not_found("analysis task"))
+
+    @app.get(API + "/health", name="health", **ENDPOINT_DOCS["health"])
+    async def health() -> Response:
+        try:
+            counts = await call(store.health_counts)
+        except duckdb.Error as e:
+            log.error("health: database %s unreadable: %s", settings.db_path, e)
+            return error_response(responses.service_unavailable(f"The database cannot be read: {e}"))
+        if counts["examinations"] == 0:
+            return _not_ready()
+        body = {"status": "ok", "backend": BACKEND, **counts, "writes_frozen": is_frozen(settings.db_path)}
+        return contract_response(200, body)
+
+    _admin_routes(app, service)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        del request
+        if exc.status_code == 405:
+            status, body = responses.method_not_allowed()
+            return contract_response(status, body, dict(exc.headers or {}))
+        return error_response(responses.not_found())
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Content-Type", responses.REQUEST_ID_HEADER],
+            expose_headers=[responses.BACKEND_HEADER, responses.REQUEST_ID_HEADER],
+        )
+    app.add_middleware(ContractHeaders)
+    return app
+
+
+def frozen_response() -> Response:
+    return error_response(responses.writes_frozen(), {"Retry-After": str(responses.RETRY_AFTER_SECONDS)})
+
+
+def _admin_error(status: int, code: str, message: str, details: list[ErrorDetail] | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "details": [d.as_dict() for d in details or []]}}
+    return contract_response(status, body)
+
+
+def _admin_allowed(request: Request, settings: Settings) -> bool:
+    """Loopback client AND the right X-Admin-Token; with no token configured the endpoints do not exist."""
+    if not settings.admin_token:
+        return False
+    client = request.client.host if request.client else ""
+    if client not in LOOPBACK:
+        log.warning("admin request from non-loopback client %s refused", client)
+        return False
+    given = request.headers.get("x-admin-token", "")
+    if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
+        log.warning("admin request from %s with a wrong or missing X-Admin-Token refused", client)
+        return False
+    return True
+
+
+def _admin_routes(app: FastAPI, service: Service) -> None:
+    settings = service.settings
+
+    async def json_body(request: Request) -> Any:
+        try:
+            return json.loads(await request.body() or b"null")
+        except ValueError:
+            raise admin.AdminInvalid([ErrorDetail("body", "must be a JSON object")]) from None
+
+    @app.post(API + "/admin/snapshot", name="admin_snapshot", **ADMIN_DOC["snapshot"])
+    async def snapshot(request: Request) -> Response:
+        if not _admin_allowed(request, settings):
+            return error_response(responses.not_found())
+        try:
+            payload = await json_body(request)
+            target = payload.get("path") if isinstance(payload, dict) else None
+            if not isinstance(target, str) or not target.strip():
+                raise admin.AdminInvalid([ErrorDetail("path", "is required and must be a non-empty string")])
+            if not is_frozen(settings.db_path):
+                raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
+            result = await run_in_threadpool(service.write, lambda cur: admin.snapshot(service.con, target))
+        except admin.AdminInvalid as e:
+            return error_response(responses.validation_error(e.details))
+        except admin.AdminConflict as e:
+            return _admin_error(409, "conflict", str(e))
+        log.info("snapshot written to %s: %s", result["path"], result)
+        return contract_response(200, result)
+
+    @app.post(API + "/admin/tasks/sync", name="admin_tasks_sync", **ADMIN_DOC["tasks_sync"])
+    async def tasks_sync(request: Request) -> Response:
+        if not _admin_allowed(request, settings):
+            return error_response(responses.not_found())
+        try:
+            rows = admin.parse_task_rows(await json_body(request))
+        except admin.AdminInvalid as e:
+            return error_response(responses.validation_error(e.details))
+        result = await run_in_threadpool(service.write, lambda cur: admin.sync_tasks(service.con, rows))
+        log.info("tasks sync: %s", result)
+        return contract_response(200, result)

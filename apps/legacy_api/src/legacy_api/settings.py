@@ -1,0 +1,40 @@
+"""Configuration of the service, read once from arguments and the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB = "medical_imaging.duckdb"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _origins(raw: str | None) -> tuple[str, ...]:
+    return tuple(o.strip() for o in (raw or "").split(",") if o.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    cors_origins: tuple[str, ...] = ()
+    admin_token: str | None = None  # admin endpoints are disabled (404) when unset
+
+    @property
+    def freeze_path(self) -> Path:
+        return freeze_marker(self.db_path)
+
+    @classmethod
+    def from_env(cls, db_path: Path | str | None = None) -> Settings:
+        token = os.environ.get("LEGACY_ADMIN_TOKEN") or None
+        return cls(
+            db_path=Path(db_path or os.environ.get("LEGACY_DB_PATH") or DEFAULT_DB),
+            cors_origins=_origins(os.environ.get("LEGACY_CORS_ORIGINS")),
+            admin_token=token,
+        )
+
+
+def freeze_marker(db_path: Path) -> Path:
+    """The write-freeze marker lives next to the database: <db>.freeze."""
+    return db_path.with_name(db_path.name + ".freeze")

@@ -1,0 +1,203 @@
+"""Every query the API runs against DuckDB. Routes translate HTTP; this module holds the SQL.
+
+Filter semantics (the contract, see docs/API_CONTRACT.md):
+- q: case-insensitive substring over the searchable fields, `%`, `_` and `\\` in q matched literally;
+- exam_item / exam_id / reporting_physician / choices: exact match;
+- date range: start inclusive, end exclusive, on order_datetime (studies) or report_datetime (reports).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from radiology_contract import analysis, query, responses
+from radiology_contract.fields import ANALYSIS_TASK_FIELDS, EXAMINATION_FIELDS, REPORT_FIELDS, Field, searchable
+from radiology_contract.tables import ANALYSIS_TASKS, EXAMINATIONS, REPORTS
+
+Cursor = duckdb.DuckDBPyConnection
+MONTH_SQL = "strftime(order_datetime, '%Y-%m')"
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass
+class Where:
+    clauses: list[str]
+    params: list[Any]
+
+    def sql(self) -> str:
+        return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+    def text_search(self, q: str | None, fields: Sequence[Field]) -> None:
+        if q is None:
+            return
+        names = searchable(tuple(fields))
+        self.clauses.append("(" + " OR ".join(f"{n} ILIKE ? ESCAPE '\\'" for n in names) + ")")
+        self.params.extend([like_pattern(q)] * len(names))
+
+    def equals(self, column: str, value: Any) -> None:
+        if value is not None:
+            self.clauses.append(f"{column} = ?")
+            self.params.append(value)
+
+    def dates(self, column: str, dates: query.DateRange) -> None:
+        if dates.start is not None:
+            self.clauses.append(f"{column} >= ?")
+            self.params.append(dates.start)
+        if dates.end is not None:
+            self.clauses.append(f"{column} < ?")
+            self.params.append(dates.end)
+
+
+def order_by(order: Sequence[tuple[str, str]]) -> str:
+    return "ORDER BY " + ", ".join(f"{column} {direction.upper()}" for column, direction in order)
+
+
+def study_where(filters: query.StudyFilters) -> Where:
+    where = Where([], [])
+    where.text_search(filters.q, EXAMINATION_FIELDS)
+    where.equals("exam_status", filters.exam_status)
+    where.equals("exam_source", filters.exam_source)
+    where.equals("exam_item", filters.exam_item)
+    where.equals("modality", filters.modality)
+    where.dates("order_datetime", filters.dates)
+    return where
+
+
+def _page(
+    cur: Cursor, table: str, columns: Sequence[Field], where: Where, *, order: str, page: query.Page
+) -> tuple[list[tuple[Any, ...]], int]:
+    total_row = cur.execute(f"SELECT count(*) FROM {table} {where.sql()}", where.params).fetchone()
+    assert total_row is not None
+    names = ", ".join(f.name for f in columns)
+    rows = cur.execute(
+        f"SELECT {names} FROM {table} {where.sql()} {order} LIMIT ? OFFSET ?",
+        [*where.params, page.page_size, page.offset],
+    ).fetchall()
+    return rows, int(total_row[0])
+
+
+def search_studies(cur: Cursor, q: query.StudyQuery) -> dict[str, Any]:
+    where = study_where(q.filters)
+    rows, total = _page(
+        cur, EXAMINATIONS.duckdb, EXAMINATION_FIELDS, where, order=order_by(query.STUDY_ORDER), page=q.page
+    )
+    data = [responses.record(EXAMINATION_FIELDS, r) for r in rows]
+    return responses.envelope(data, total, q.page, q.filters.as_dict())
+
+
+def search_reports(cur: Cursor, q: query.ReportQuery) -> dict[str, Any]:
+    where = Where([], [])
+    where.text_search(q.filters.q, REPORT_FIELDS)
+    where.equals("exam_id", q.filters.exam_id)
+    where.equals("reporting_physician", q.filters.reporting_physician)
+    where.dates("report_datetime", q.filters.dates)
+    rows, total = _page(cur, REPORTS.duckdb, REPORT_FIELDS, where, order=order_by(query.REPORT_ORDER), page=q.page)
+    data = [responses.record(REPORT_FIELDS, r) for r in rows]
+    return responses.envelope(data, total, q.page, q.filters.as_dict())
+
+
+def grouped_pairs(cur: Cursor, grouping: str, where: Where) -> list[tuple[Any, int]]:
+    key = MONTH_SQL if grouping == "month" else grouping
+    return cur.execute(
+        f"SELECT {key}, count(*) FROM {EXAMINATIONS.duckdb} {where.sql()} GROUP BY 1", where.params
+    ).fetchall()
+
+
+def statistics(cur: Cursor, q: query.StatisticsQuery) -> dict[str, Any]:
+    where = study_where(q.filters)
+    total_row = cur.execute(f"SELECT count(*) FROM {EXAMINATIONS.duckdb} {where.sql()}", where.params).fetchone()
+    assert total_row is not None
+    data: dict[str, Any] = {"total": int(total_row[0])}
+    for key, grouping in analysis.STATISTICS_GROUPINGS:
+        data[key] = analysis.grouped(grouping, grouped_pairs(cur, grouping, where))
+    return {"data": data, "filters": q.filters.as_dict()}
+
+
+# --- analysis tasks ----------------------------------------------------------------------------------------
+
+TASK_COLUMNS = ", ".join(f.name for f in ANALYSIS_TASK_FIELDS)
+TASK_PLACEHOLDERS = ", ".join("?" for _ in ANALYSIS_TASK_FIELDS)
+
+
+def now() -> dt.datetime:
+    """Naive local time, microseconds dropped: the contract's timestamp for created/completed/deleted."""
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def valid_task_id(task_id: str) -> bool:
+    try:
+        return str(uuid.UUID(task_id)) == task_id  # the canonical lowercase form only
+    except ValueError:
+        return False
+
+
+def create_task(cur: Cursor, body: query.TaskCreate) -> dict[str, Any]:
+    pairs = grouped_pairs(cur, analysis.TASK_GROUPING[body.task_type], study_where(body.filters))
+    result = analysis.task_result(body.task_type, pairs)
+    created = now()
+    row = (
+        str(uuid.uuid4()),
+        body.name,
+        body.task_type,
+        responses.render(body.filters.as_dict()).decode("utf-8"),
+        "completed",
+        responses.render(result).decode("utf-8"),
+        created,
+        created,
+        None,
+    )
+    cur.execute(f"INSERT INTO {ANALYSIS_TASKS.duckdb} ({TASK_COLUMNS}) VALUES ({TASK_PLACEHOLDERS})", list(row))
+    return responses.task_record(ANALYSIS_TASK_FIELDS, row)
+
+
+def list_tasks(cur: Cursor, q: query.TaskListQuery) -> dict[str, Any]:
+    where = Where(["deleted_at IS NULL"], [])
+    where.equals("task_type", q.filters.task_type)
+    rows, total = _page(
+        cur, ANALYSIS_TASKS.duckdb, ANALYSIS_TASK_FIELDS, where, order=order_by(query.TASK_ORDER), page=q.page
+    )
+    data = [responses.task_record(ANALYSIS_TASK_FIELDS, r) for r in rows]
+    return responses.envelope(data, total, q.page, q.filters.as_dict())
+
+
+def get_task(cur: Cursor, task_id: str) -> dict[str, Any] | None:
+    if not valid_task_id(task_id):
+        return None
+    row = cur.execute(
+        f"SELECT {TASK_COLUMNS} FROM {ANALYSIS_TASKS.duckdb} WHERE task_id = ? AND deleted_at IS NULL",
+        [task_id],
+    ).fetchone()
+    return responses.task_record(ANALYSIS_TASK_FIELDS, row) if row else None
+
+
+def delete_task(cur: Cursor, task_id: str) -> bool:
+    """Tombstone a task (the row stays so a rollback can carry the deletion). False if unknown or deleted."""
+    if not valid_task_id(task_id):
+        return False
+    row = cur.execute(
+        f"UPDATE {ANALYSIS_TASKS.duckdb} SET deleted_at = ? WHERE task_id = ? AND deleted_at IS NULL RETURNING task_id",
+        [now(), task_id],
+    ).fetchone()
+    return row is not None
+
+
+def health_counts(cur: Cursor) -> dict[str, int]:
+    def one(sql: str) -> int:
+        row = cur.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    return {
+        "examinations": one(f"SELECT count(*) FROM {EXAMINATIONS.duckdb}"),
+        "reports": one(f"SELECT count(*) FROM {REPORTS.duckdb}"),
+        "analysis_tasks": one(f"SELECT count(*) FROM {ANALYSIS_TASKS.duckdb} WHERE deleted_at IS NULL"),
+    }
