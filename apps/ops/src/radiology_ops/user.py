@@ -1,0 +1,230 @@
+"""One simulated member of staff: loads the page (build-info.json), then searches, reads statistics and now
+and then creates an analysis task, reads it back and sometimes deletes it — and behaves like the frontend
+when writes are frozen: re-reads build-info.json and retries after min(Retry-After, 1 s) within a budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from radiology_contract.responses import BACKEND_HEADER
+
+from . import scenario
+from .buildinfo import BuildInfoError, build_info_from, build_info_url
+from .checks import FAILED, FROZEN, OK, Verdict, classify, retry_after
+from .recorder import Recorder
+from .stats import NO_BACKEND
+from .targets import TargetRefusedError, check_url
+
+FROZEN_RETRY_CAP_SECONDS = 1.0
+MIN_RETRY_SECONDS = 0.1
+BUILD_INFO_ENDPOINT = "/build-info.json"
+WEB = "web"  # the backend column of requests nginx answers itself (build-info.json)
+
+
+@dataclass
+class Shared:
+    """What every user of one run shares: the client, the recorder, the stop flags and the task ledger."""
+
+    client: httpx.AsyncClient
+    recorder: Recorder
+    web: str
+    api_base_override: str | None
+    allow_hosts: tuple[str, ...]
+    write_ratio: float
+    think_time: float
+    write_retry_budget: float
+    reload_every: int
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    allowed_api_urls: set[str] = field(default_factory=set)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    writes: dict[str, int] = field(
+        default_factory=lambda: {"attempted": 0, "created": 0, "deleted": 0, "failed": 0, "abandoned": 0}
+    )
+
+
+@dataclass
+class Answer:
+    verdict: Verdict
+    backend: str
+    status: int
+    url: str
+    t: float  # seconds since the run started, when the request was sent
+    latency_ms: float
+    retry_after: float = 0.0  # seconds to wait before retrying a frozen write
+
+
+class User:
+    def __init__(self, shared: Shared, number: int, seed: int) -> None:
+        self.s = shared
+        self.number = number
+        self.rng = random.Random(seed * 1000 + number)  # noqa: S311 (simulated behaviour, not security)
+        self.api: str | None = None
+        self.serial = 0
+        self.in_write = False  # a write (with its frozen retries) is under way: stopping now abandons it
+
+    # -- requests ------------------------------------------------------------------------------------------
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        kind: str,
+        expected: int,
+        *,
+        write: bool = False,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Answer:
+        """Send one request and classify the answer; the caller records it (it may still change the verdict)."""
+        rec = self.s.recorder
+        rec.reserve()
+        t = rec.now()
+        started = time.perf_counter()
+        try:
+            response = await self.s.client.request(method, url, params=params, json=body)
+        except httpx.HTTPError as e:
+            latency = (time.perf_counter() - started) * 1000
+            return Answer(Verdict(FAILED, f"{type(e).__name__}: {e or 'no detail'}"), NO_BACKEND, 0, url, t, latency)
+        latency = (time.perf_counter() - started) * 1000
+        verdict = classify(response, expected, kind, write=write)
+        backend = response.headers.get(BACKEND_HEADER, NO_BACKEND)
+        wait = retry_after(response, FROZEN_RETRY_CAP_SECONDS) if verdict.outcome == FROZEN else 0.0
+        return Answer(verdict, backend, response.status_code, str(response.url), t, latency, wait)
+
+    def _record(self, method: str, endpoint: str, answer: Answer) -> None:
+        self.s.recorder.add(
+            t=answer.t,
+            method=method,
+            endpoint=endpoint,
+            url=answer.url,
+            status=answer.status,
+            latency_ms=answer.latency_ms,
+            backend=answer.backend,
+            verdict=answer.verdict,
+        )
+
+    async def load_page(self) -> None:
+        """GET build-info.json and take its API base, as the browser does when the page loads."""
+        if self.s.api_base_override is not None:
+            self.api = self.s.api_base_override
+            return
+        url = build_info_url(self.s.web)
+        answer = await self._send("GET", url, "build-info", 200)
+        if answer.verdict.outcome == OK:
+            try:
+                api = build_info_from(answer.verdict.body, url).api_url(self.s.web)
+                if api not in self.s.allowed_api_urls:
+                    check_url(api, self.s.allow_hosts)
+                    self.s.allowed_api_urls.add(api)
+                self.api = api
+            except (BuildInfoError, TargetRefusedError) as e:
+                answer.verdict = Verdict(FAILED, str(e))
+        answer.backend = WEB
+        self._record("GET", BUILD_INFO_ENDPOINT, answer)
+
+    async def get(
+        self, path: str, endpoint: str, kind: str, params: dict[str, str] | None = None, *, record: bool = True
+    ) -> Answer:
+        assert self.api is not None
+        answer = await self._send("GET", self.api + path, kind, 200, params=params)
+        if record:
+            self._record("GET", endpoint, answer)
+        return answer
+
+    async def write(
+        self, method: str, path: str, endpoint: str, kind: str, *, expected: int, body: dict[str, Any] | None = None
+    ) -> Answer:
+        """A write that is retried while frozen, re-reading build-info.json before each retry."""
+        deadline = time.monotonic() + self.s.write_retry_budget
+        attempts = 0
+        while True:
+            assert self.api is not None
+            url = self.api + path
+            attempts += 1
+            answer = await self._send(method, url, kind, expected, write=True, body=body)
+            if answer.verdict.outcome != FROZEN:
+                self._record(method, endpoint, answer)
+                return answer
+            wait = max(answer.retry_after, MIN_RETRY_SECONDS)
+            if time.monotonic() + wait > deadline:
+                answer.verdict = Verdict(
+                    FAILED,
+                    f"write still frozen after the {self.s.write_retry_budget:.0f}s retry budget "
+                    f"({attempts} attempts): {method} {url}",
+                )
+                self._record(method, endpoint, answer)
+                return answer
+            self._record(method, endpoint, answer)
+            await asyncio.sleep(wait)
+            await self.load_page()
+
+    # -- what staff do ---------------------------------------------------------------------------------------
+    async def act(self) -> None:
+        if self.api is None or (self.serial and self.serial % self.s.reload_every == 0):
+            await self.load_page()
+            if self.api is None:
+                return
+        self.serial += 1
+        roll = self.rng.random()
+        if roll < self.s.write_ratio:
+            await self.task_flow()
+        elif roll < 0.55:
+            await self.get("/studies/search", "/studies/search", "list", scenario.study_params(self.rng))
+        elif roll < 0.8:
+            await self.get("/reports/search", "/reports/search", "list", scenario.report_params(self.rng))
+        else:
+            await self.get("/statistics", "/statistics", "statistics", scenario.statistics_params(self.rng))
+
+    async def task_flow(self) -> None:
+        s = self.s
+        s.writes["attempted"] += 1
+        body = scenario.task_body(self.rng, self.number, self.serial)
+        self.in_write = True
+        created = await self.write("POST", "/analysis/tasks", "/analysis/tasks", "task", expected=201, body=body)
+        self.in_write = False
+        if created.verdict.outcome != OK:
+            s.writes["failed"] += 1
+            return
+        task_id = str(created.verdict.body["task_id"])
+        s.writes["created"] += 1
+        s.created.append(
+            {
+                "task_id": task_id,
+                "backend": created.backend,
+                "api": self.api,
+                "t": round(s.recorder.now(), 3),
+                "name": body["name"],
+            }
+        )
+        read = await self.get(f"/analysis/tasks/{task_id}", "/analysis/tasks/{id}", "task", record=False)
+        if read.verdict.outcome == OK and read.verdict.body.get("task_id") != task_id:
+            read.verdict = Verdict(FAILED, f"read back task {task_id} but got {read.verdict.body.get('task_id')}")
+        self._record("GET", "/analysis/tasks/{id}", read)
+        if self.rng.random() < 0.5:
+            self.in_write = True
+            deleted = await self.write(
+                "DELETE", f"/analysis/tasks/{task_id}", "/analysis/tasks/{id}", "empty", expected=204
+            )
+            self.in_write = False
+            if deleted.verdict.outcome == OK:
+                s.writes["deleted"] += 1
+                s.deleted.append(
+                    {"task_id": task_id, "backend": deleted.backend, "api": self.api, "t": round(s.recorder.now(), 3)}
+                )
+            else:
+                s.writes["failed"] += 1
+
+    async def think(self) -> None:
+        if self.s.think_time <= 0:
+            await asyncio.sleep(0)
+            return
+        pause = self.rng.uniform(0.5, 1.5) * self.s.think_time
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.s.stop.wait(), timeout=pause)

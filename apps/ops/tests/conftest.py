@@ -1,0 +1,128 @@
+"""Real servers for the ops tests: the legacy service (generated workbook → DuckDB → uvicorn) and a small
+web server standing in for nginx: it serves build-info.json and proxies /legacy/api/v1/* to the service.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from radiology_testkit.servers import free_port, serve
+
+BIN = Path(sys.executable).parent
+LEGACY_API = str(BIN / "legacy-api")
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
+
+
+@dataclass
+class Legacy:
+    url: str  # http://127.0.0.1:<port>
+    db: Path
+
+    @property
+    def api(self) -> str:
+        return self.url + "/api/v1"
+
+    def freeze(self) -> None:
+        subprocess.run(
+            [LEGACY_API, "freeze", "--db", str(self.db), "--reason", "ops test"], check=True, capture_output=True
+        )
+
+    def unfreeze(self) -> None:
+        subprocess.run([LEGACY_API, "unfreeze", "--db", str(self.db)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def legacy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Legacy]:
+    folder = tmp_path_factory.mktemp("legacy")
+    book, db = folder / "exams.xlsx", folder / "medical_imaging.duckdb"
+    subprocess.run([LEGACY_API, "generate", "--out", str(book)], check=True, capture_output=True)
+    subprocess.run([LEGACY_API, "import", "--db", str(db), str(book)], check=True, capture_output=True)
+    port = free_port()
+    cmd = [LEGACY_API, "serve", "--db", str(db), "--port", str(port), "--log-level", "warning"]
+    with serve(cmd, port, "/api/v1/health", ready=lambda status, _body: status == 200) as url:
+        yield Legacy(url, db)
+
+
+class Web:
+    """build-info.json from `self.build_info`; /legacy/api/v1/* proxied to the legacy service's /api/v1/*."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.build_info: dict[str, Any] = {"api_base": "/legacy/api/v1", "build_id": "legacy-1", "built_at": "now"}
+        self.client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=50))
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _proxy(self) -> None:
+                if self.path == "/build-info.json":
+                    self._send(200, {"Content-Type": "application/json"}, json.dumps(web.build_info).encode())
+                elif self.path.startswith("/legacy/api/v1"):
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else None
+                    headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+                    upstream = web.client.request(
+                        self.command, web.upstream + self.path[len("/legacy") :], content=body, headers=headers
+                    )
+                    kept = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
+                    self._send(upstream.status_code, kept, upstream.content)
+                else:
+                    self._send(404, {"Content-Type": "text/html"}, b"<h1>404 Not Found</h1>")
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_DELETE = _proxy
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Web:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.client.close()
+
+
+@pytest.fixture
+def web(legacy: Legacy) -> Iterator[Web]:
+    with Web(legacy.url) as w:
+        yield w
+
+
+@pytest.fixture
+def unfrozen(legacy: Legacy) -> Iterator[Legacy]:
+    """The legacy service, unfrozen again whatever the test did."""
+    try:
+        yield legacy
+    finally:
+        legacy.unfreeze()
+
+
+def dead_url() -> str:
+    """A loopback URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}"

@@ -1,0 +1,164 @@
+"""Records the phases of a cutover or rollback run and builds its report.
+
+Every play whose name starts with "Phase " is a phase: its start, end, status, hosts and, on failure, the
+failed task with its message are appended to <run dir>/phases.json as soon as the play ends, so an
+interrupted run still leaves its record. When the playbook ends, radiology_ops builds report.json,
+report.md and report.html in the same folder.
+
+The run dir is RADIOLOGY_RUN_DIR when set; otherwise reports/<playbook>-<UTC time> next to the playbook.
+The callback exports it as RADIOLOGY_RUN_DIR, so the playbooks' `lookup('env', 'RADIOLOGY_RUN_DIR')` and
+the commands they start write their evidence (verify.json, api-diff.json, load/, watch.json) beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+name: radiology_phases
+type: aggregate
+short_description: records cutover phases and builds the cutover report
+description:
+  - Plays named "Phase ..." are recorded in RADIOLOGY_RUN_DIR/phases.json; the report is built at the end.
+requirements:
+  - radiology_ops (installed in the controller's virtualenv) for the report
+"""
+
+PHASE_PREFIX = "Phase "
+RECORDED_PLAYBOOKS = ("cutover", "rollback")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "radiology_phases"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_dir: Path | None = None
+        self.phase: dict[str, Any] | None = None
+        self.phases: list[dict[str, Any]] = []
+
+    # -- playbook and plays -------------------------------------------------------------------------
+    def v2_playbook_on_start(self, playbook: Any) -> None:
+        name = Path(playbook._file_name).stem
+        configured = os.environ.get("RADIOLOGY_RUN_DIR")
+        if not configured and name not in RECORDED_PLAYBOOKS:
+            return
+        if configured:
+            self.run_dir = Path(configured)
+        else:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            self.run_dir = Path(playbook._basedir) / "reports" / f"{name}-{stamp}"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["RADIOLOGY_RUN_DIR"] = str(self.run_dir.resolve())
+        existing = self.run_dir / "phases.json"
+        if existing.exists():  # a resumed or chained run (cutover then rollback) appends
+            self.phases = json.loads(existing.read_text())
+        self.phases.append({"phase": f"playbook {name}", "started": _now(), "ended": None, "status": "running"})
+        self._flush()
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        self._close_phase()
+        name = play.get_name().strip()
+        if self.run_dir is None or not name.startswith(PHASE_PREFIX):
+            return
+        self.phase = {
+            "phase": name[len(PHASE_PREFIX) :].split(":")[0].strip(),
+            "title": name,
+            "hosts": [],
+            "started": _now(),
+            "ended": None,
+            "status": "running",
+            "detail": {},
+        }
+        self.phases.append(self.phase)
+        self._flush()
+
+    # -- task results inside a phase ------------------------------------------------------------------
+    def _host(self, result: Any) -> str:
+        return result._host.get_name()
+
+    def _seen(self, result: Any) -> None:
+        if self.phase is not None and self._host(result) not in self.phase["hosts"]:
+            self.phase["hosts"].append(self._host(result))
+
+    def v2_runner_on_ok(self, result: Any) -> None:
+        self._seen(result)
+        evidence = result._result.get("radiology_evidence") if isinstance(result._result, dict) else None
+        if self.phase is not None and evidence:
+            self.phase["detail"].update(evidence)
+
+    def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        self._seen(result)
+        if self.phase is None or ignore_errors:
+            return
+        self.phase["status"] = "failed"
+        self.phase.setdefault("failures", []).append(
+            {
+                "host": self._host(result),
+                "task": result._task.get_name(),
+                "message": str(result._result.get("msg") or result._result.get("stderr") or "")[:2000],
+            }
+        )
+        self._flush()
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        if self.phase is None:
+            return
+        self.phase["status"] = "failed"
+        self.phase.setdefault("failures", []).append(
+            {"host": self._host(result), "task": result._task.get_name(), "message": "host unreachable"}
+        )
+        self._flush()
+
+    def v2_playbook_on_stats(self, stats: Any) -> None:
+        self._close_phase()
+        if self.run_dir is None:
+            return
+        failed = any(stats.summarize(h)["failures"] or stats.summarize(h)["unreachable"] for h in stats.processed)
+        for record in reversed(self.phases):
+            if record["phase"].startswith("playbook ") and record["ended"] is None:
+                record.update(ended=_now(), status="failed" if failed else "ok")
+                break
+        self._flush()
+        try:
+            from radiology_ops.report import build_report  # noqa: PLC0415 (optional: only the report needs it)
+        except ImportError as e:
+            self._display.warning(f"radiology_phases: report not built ({e}); phases are in {self.run_dir}")
+            return
+        try:
+            paths = build_report(self.run_dir)
+        except Exception as e:  # the run's outcome must not be masked by a report problem
+            self._display.warning(f"radiology_phases: building the report failed: {e}")
+            return
+        self._display.display(f"Report: {paths}")
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _close_phase(self) -> None:
+        if self.phase is None:
+            return
+        self.phase["ended"] = _now()
+        if self.phase["status"] == "running":
+            self.phase["status"] = "ok"
+        self.phase = None
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.run_dir is None:
+            return
+        target = self.run_dir / "phases.json"
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.phases, indent=2) + "\n")
+        tmp.replace(target)
