@@ -12,7 +12,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-PY_APPS := apps/contract apps/testkit apps/legacy_api apps/imaging_api apps/migration
+PY_APPS := apps/contract apps/testkit apps/legacy_api apps/imaging_api apps/migration apps/ops
 APP_PYPROJECTS := $(wildcard $(addsuffix /pyproject.toml,$(PY_APPS)))
 ROLE_SCENARIOS := $(sort $(dir $(wildcard roles/*/molecule/*/molecule.yml)))
 TOP_SCENARIOS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard molecule/*/molecule.yml)))))
