@@ -1,0 +1,200 @@
+"""`api-diff`: the same request battery against both live services; every difference listed by request and path.
+
+The battery (battery.py) is generated from the contract and the legacy service's data. Each response is
+compared on status, Content-Type, Retry-After and body: JSON structurally (values, types, missing or extra
+keys, key order, list lengths) and, when nothing is ignored for that request, byte for byte. Noise is
+measured first by sending the battery to the legacy service twice: paths that differ between two legacy
+runs are reported as noisy and a difference there does not fail the diff. The ignore list is explicit (IGNORED).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import battery
+from .http import HttpError, Response, request
+from .jsondiff import Difference, compare, drop_paths
+from .outcome import MigrationError, Outcome
+from .snapshot import api_base
+
+COMPARED_HEADERS = ("content-type", "retry-after")
+SHOWN = 40
+
+
+@dataclass(frozen=True)
+class Ignore:
+    applies_to: str  # request label or path prefix
+    paths: tuple[str, ...]
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"applies_to": self.applies_to, "paths": list(self.paths), "reason": self.reason}
+
+
+# The documented ignore list: everything else must be equal.
+IGNORED: tuple[Ignore, ...] = (
+    Ignore("GET /api/v1/health", ("$.backend",), "names the backend that answered; differs by design"),
+    Ignore(
+        "GET /api/v1/health",
+        ("$.writes_frozen",),
+        "the write freeze is per service; the legacy is frozen during a cutover",
+    ),
+    Ignore(
+        "created task (--with-writes)",
+        ("$.task_id", "$.created_at", "$.completed_at"),
+        "a new task gets a fresh UUID and the current time on each service",
+    ),
+)
+HEALTH_IGNORES = tuple(p for i in IGNORED if i.applies_to == "GET /api/v1/health" for p in i.paths)
+TASK_IGNORES = tuple(p for i in IGNORED if i.applies_to.startswith("created task") for p in i.paths)
+
+
+def _origin(url: str) -> str:
+    base = api_base(url)
+    return base[: -len(battery.API)]
+
+
+def _send(origin: str, req: battery.Request, timeout: float) -> Response:
+    headers = {"Content-Type": "application/json"} if req.body is not None else {}
+    try:
+        return request(req.method, origin + req.target, req.body, headers, timeout=timeout)
+    except HttpError as e:
+        raise MigrationError(f"{req} to {origin} failed: {e}") from e
+
+
+def _json(resp: Response) -> Any:
+    if not resp.body:
+        return None
+    try:
+        return json.loads(resp.body)
+    except ValueError:
+        return resp.body.decode("utf-8", "replace")
+
+
+def compare_responses(a: Response, b: Response, ignore: tuple[str, ...] = ()) -> list[Difference]:
+    diffs: list[Difference] = []
+    if a.status != b.status:
+        diffs.append(Difference("status", "status", a.status, b.status))
+    for h in COMPARED_HEADERS:
+        if a.headers.get(h) != b.headers.get(h):
+            diffs.append(Difference(f"header {h}", "header", a.headers.get(h), b.headers.get(h)))
+    ja, jb = drop_paths(_json(a), ignore), drop_paths(_json(b), ignore)
+    body_diffs = compare(ja, jb)
+    diffs += body_diffs
+    if not body_diffs and not ignore and a.body != b.body:
+        diffs.append(Difference("$", "bytes", a.body.decode("utf-8", "replace"), b.body.decode("utf-8", "replace")))
+    return diffs
+
+
+def _ignores_for(req: battery.Request) -> tuple[str, ...]:
+    return HEALTH_IGNORES if req.target.split("?")[0] == battery.API + "/health" else ()
+
+
+def _run_battery(origin: str, requests: list[battery.Request], timeout: float) -> list[Response]:
+    return [_send(origin, r, timeout) for r in requests]
+
+
+def _writes(legacy: str, new: str, timeout: float) -> list[tuple[str, list[Difference]]]:
+    """Create, read and delete one task on each service, plus invalid writes; compare each step."""
+    results: list[tuple[str, list[Difference]]] = []
+    body = json.dumps(
+        {"name": "api-diff probe", "task_type": "status_distribution", "filters": {"exam_status": "completed"}}
+    ).encode()
+    create = battery.Request("POST", battery.API + "/analysis/tasks", body)
+    ra, rb = _send(legacy, create, timeout), _send(new, create, timeout)
+    results.append((str(create), compare_responses(ra, rb, TASK_IGNORES)))
+    ids = []
+    for resp, origin in ((ra, legacy), (rb, new)):
+        doc = _json(resp)
+        if resp.status != 201 or not isinstance(doc, dict) or "task_id" not in doc:
+            raise MigrationError(f"POST /analysis/tasks on {origin} answered {resp.status}: {resp.body[:300]!r}")
+        ids.append(str(doc["task_id"]))
+    steps = [("GET", TASK_IGNORES), ("DELETE", ()), ("GET", ()), ("DELETE", ())]
+    for method, ignore in steps:
+        a = _send(legacy, battery.Request(method, f"{battery.API}/analysis/tasks/{ids[0]}"), timeout)
+        b = _send(new, battery.Request(method, f"{battery.API}/analysis/tasks/{ids[1]}"), timeout)
+        results.append((f"{method} {battery.API}/analysis/tasks/{{created task}}", compare_responses(a, b, ignore)))
+    for req in (
+        battery.Request(
+            "POST", battery.API + "/analysis/tasks", b'{"name": "", "task_type": "nope", "filters": {"x": 1}}'
+        ),
+        battery.Request("POST", battery.API + "/analysis/tasks", b"not json"),
+        battery.Request("PUT", battery.API + "/studies/search", b"{}"),
+        battery.Request("DELETE", battery.API + "/health"),
+    ):
+        results.append((str(req), compare_responses(_send(legacy, req, timeout), _send(new, req, timeout))))
+    return results
+
+
+def run(
+    outcome: Outcome,
+    legacy_url: str,
+    new_url: str,
+    *,
+    with_writes: bool = False,
+    noise_runs: int = 2,
+    max_requests: int = 2000,
+    timeout: float = 30.0,
+) -> None:
+    legacy, new = _origin(legacy_url), _origin(new_url)
+    try:
+        samples = battery.collect(legacy, timeout)
+    except (ValueError, KeyError, HttpError) as e:
+        raise MigrationError(f"cannot read sample values from the legacy service {legacy}: {e}") from e
+    requests = battery.build(samples)[:max_requests]
+    runs = [_run_battery(legacy, requests, timeout) for _ in range(max(1, noise_runs))]
+    noisy: dict[str, set[str]] = {}
+    for other in runs[1:]:
+        for req, a, b in zip(requests, runs[0], other, strict=True):
+            for d in compare_responses(a, b, _ignores_for(req)):
+                noisy.setdefault(str(req), set()).add(d.path)
+    answers = _run_battery(new, requests, timeout)
+    differences: list[dict[str, Any]] = []
+    noisy_differences: list[dict[str, Any]] = []
+    for req, a, b in zip(requests, runs[0], answers, strict=True):
+        for d in compare_responses(a, b, _ignores_for(req)):
+            item = {"request": str(req), "status": [a.status, b.status], **d.as_dict()}
+            (noisy_differences if d.path in noisy.get(str(req), set()) else differences).append(item)
+    write_steps = 0
+    if with_writes:
+        for label, diffs in _writes(legacy, new, timeout):
+            write_steps += 1
+            differences += [{"request": label, **d.as_dict()} for d in diffs]
+    statuses: dict[int, int] = {}
+    for a in runs[0]:
+        statuses[a.status] = statuses.get(a.status, 0) + 1
+    outcome.data.update(
+        {
+            "legacy": legacy,
+            "new": new,
+            "requests": len(requests),
+            "write_steps": write_steps,
+            "legacy_status_counts": {str(k): v for k, v in sorted(statuses.items())},
+            "noise_runs": len(runs),
+            "noisy": [{"request": r, "paths": sorted(p)} for r, p in sorted(noisy.items())],
+            "ignored": [i.as_dict() for i in IGNORED],
+            "difference_count": len(differences),
+            "differences": differences,
+            "noisy_differences": noisy_differences,
+        }
+    )
+    outcome.say(
+        f"api-diff {legacy} (legacy) vs {new} (new): {len(requests)} requests"
+        + (f" + {write_steps} write steps" if with_writes else "")
+    )
+    outcome.say(f"legacy status codes: {outcome.data['legacy_status_counts']}")
+    outcome.say(
+        f"noise: {len(noisy)} request(s) differ between {len(runs)} legacy runs"
+        + ("" if not noisy else ": " + ", ".join(sorted(noisy)[:10]))
+    )
+    outcome.say("ignored: " + "; ".join(f"{i.applies_to} {', '.join(i.paths)}" for i in IGNORED))
+    for d in differences[:SHOWN]:
+        outcome.say(f"  DIFF {d['request']}  {d['path']} ({d['kind']}): legacy={d['legacy']!r} new={d['new']!r}")
+    if len(differences) > SHOWN:
+        outcome.say(f"  … {len(differences) - SHOWN} more (see --json)")
+    if differences:
+        outcome.fail(f"{len(differences)} difference(s) between the legacy and the new service")
+    else:
+        outcome.say("no differences")

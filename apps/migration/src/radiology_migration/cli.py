@@ -1,0 +1,177 @@
+"""`radiology-migrate`: snapshot, load, verify, api-diff and bench, each with a human summary or --json."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+import psycopg
+
+from . import apidiff, bench, load, snapshot, verify
+from .outcome import MigrationError, Outcome
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of the human summary")
+
+
+def _dsn(args: argparse.Namespace) -> str:
+    if args.dsn:
+        return str(args.dsn)
+    env = os.environ.get(args.dsn_env or "")
+    if not env:
+        raise MigrationError(f"no PostgreSQL DSN: pass --dsn or set ${args.dsn_env}")
+    return env
+
+
+def _add_dsn(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dsn", help="libpq DSN/URL of the target database")
+    p.add_argument(
+        "--dsn-env",
+        default="RADIOLOGY_MIGRATE_DSN",
+        help="environment variable holding the DSN (keeps passwords off argv)",
+    )
+
+
+def cmd_snapshot(args: argparse.Namespace, outcome: Outcome) -> None:
+    out = Path(args.out)
+    if args.from_file:
+        snapshot.from_file(outcome, Path(args.from_file), out, overwrite=args.overwrite)
+        return
+    if not args.legacy_url:
+        raise MigrationError("snapshot needs --legacy-url (running service) or --from-file (stopped service)")
+    token = os.environ.get(args.admin_token_env, "")
+    if not token:
+        raise MigrationError(f"the admin token variable ${args.admin_token_env} is not set")
+    if args.freeze and not args.legacy_db:
+        raise MigrationError("--freeze needs --legacy-db PATH (the database whose freeze marker to set)")
+    snapshot.from_service(
+        outcome,
+        args.legacy_url,
+        token,
+        out,
+        freeze_db=Path(args.legacy_db) if args.freeze else None,
+        overwrite=args.overwrite,
+    )
+
+
+def cmd_load(args: argparse.Namespace, outcome: Outcome) -> None:
+    outcome.check_mode = args.check
+    options = load.LoadOptions(
+        check=args.check,
+        force_overwrite=args.force_overwrite,
+        lock_timeout_s=args.lock_timeout,
+        maintenance_work_mem=args.maintenance_work_mem,
+        analyze=not args.no_analyze,
+    )
+    load.run(outcome, Path(args.snapshot), _dsn(args), options)
+
+
+def cmd_verify(args: argparse.Namespace, outcome: Outcome) -> None:
+    outcome.check_mode = True
+    verify.run(outcome, Path(args.snapshot), _dsn(args))
+
+
+def cmd_api_diff(args: argparse.Namespace, outcome: Outcome) -> None:
+    outcome.check_mode = not args.with_writes
+    apidiff.run(
+        outcome,
+        args.legacy,
+        args.new,
+        with_writes=args.with_writes,
+        noise_runs=args.noise_runs,
+        max_requests=args.max_requests,
+        timeout=args.timeout,
+    )
+
+
+def cmd_bench(args: argparse.Namespace, outcome: Outcome) -> None:
+    bench.run(
+        outcome, rows=args.rows, workdir=Path(args.workdir) if args.workdir else None, dsn=args.dsn, keep=args.keep
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="radiology-migrate", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("snapshot", help="take a consistent snapshot of the legacy DuckDB database")
+    _common(p)
+    p.add_argument("--out", required=True, help="snapshot file to write (metadata goes to <out>.meta.json)")
+    p.add_argument("--legacy-url", help="base URL of the running legacy service, e.g. http://127.0.0.1:8000")
+    p.add_argument("--admin-token-env", default="LEGACY_ADMIN_TOKEN", help="variable holding the admin token")
+    p.add_argument("--freeze", action="store_true", help="freeze legacy writes first (needs --legacy-db)")
+    p.add_argument("--legacy-db", help="the legacy database file (for --freeze)")
+    p.add_argument("--from-file", metavar="DB", help="snapshot the file of a STOPPED legacy service instead")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing snapshot file")
+    p.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser("load", help="load a snapshot into PostgreSQL in one transaction")
+    _common(p)
+    p.add_argument("--snapshot", required=True)
+    _add_dsn(p)
+    p.add_argument("--check", action="store_true", help="report what the load would do; change nothing")
+    p.add_argument("--force-overwrite", action="store_true", help="overwrite target rows newer than the snapshot")
+    p.add_argument("--lock-timeout", type=float, default=60.0, help="seconds to wait for locks (default 60)")
+    p.add_argument("--maintenance-work-mem", default="512MB", help="for the index rebuild (default 512MB)")
+    p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE of the loaded tables")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("verify", help="gates: counts, keys, per-row checksums (read-only)")
+    _common(p)
+    p.add_argument("--snapshot", required=True)
+    _add_dsn(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("api-diff", help="send a contract-generated request battery to both services and compare")
+    _common(p)
+    p.add_argument("--legacy", required=True, help="base URL of the legacy service")
+    p.add_argument("--new", required=True, help="base URL of the new service")
+    p.add_argument("--with-writes", action="store_true", help="also create, read and delete a task on each side")
+    p.add_argument("--noise-runs", type=int, default=2, help="times the battery is sent to the legacy (default 2)")
+    p.add_argument("--max-requests", type=int, default=2000, help="upper bound on the battery size")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument("--check", action="store_true", help="accepted for symmetry: api-diff is read-only by default")
+    p.set_defaults(func=cmd_api_diff)
+
+    p = sub.add_parser("bench", help="1M examinations: load and verify rows/s next to DuckDB's postgres extension")
+    _common(p)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument(
+        "--dsn",
+        help=(
+            "a superuser DSN of a scratch server: databases bench_target, bench_ext_schema and bench_ext_bare "
+            "are re-created there; default: a throwaway cluster (radiology_testkit)"
+        ),
+    )
+    p.add_argument("--workdir", help="where to write the DuckDB file (default: a temporary directory)")
+    p.add_argument("--keep", action="store_true", help="keep the generated DuckDB file")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    outcome = Outcome(command=args.command)
+    func: Callable[[argparse.Namespace, Outcome], None] = args.func
+    try:
+        func(args, outcome)
+    except MigrationError as e:
+        outcome.fail(str(e))
+    except (psycopg.Error, duckdb.Error) as e:
+        outcome.fail(f"{type(e).__name__}: {str(e).strip()}")
+    except KeyboardInterrupt:
+        outcome.fail("interrupted")
+    outcome.emit(args.json)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

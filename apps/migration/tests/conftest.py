@@ -1,0 +1,59 @@
+"""Fixtures: a throwaway PostgreSQL cluster, target databases made by the real Django migrations, and
+legacy-shaped DuckDB snapshots written by the contract's synthetic generator."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from radiology_contract import synthetic
+from radiology_migration import bench
+from radiology_testkit.postgres import PgServer, running_postgres
+
+TEMPLATE_DB = "migration_template"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def schema_template(pg_server: PgServer) -> str:
+    """A database holding the schema of the imaging_api Django migrations, used as a template."""
+    assert bench.django_available(), "imaging_api must be installed: the tests run against its real migrations"
+    bench.django_migrate(pg_server.create_database(TEMPLATE_DB))
+    return TEMPLATE_DB
+
+
+def new_target(pg_server: PgServer, template: str) -> str:
+    name = f"target_{next(_names)}"
+    with pg_server.connect() as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return pg_server.dsn(name)
+
+
+@pytest.fixture
+def target_dsn(pg_server: PgServer, schema_template: str) -> str:
+    """An empty target database with the Django schema."""
+    return new_target(pg_server, schema_template)
+
+
+@pytest.fixture(scope="session")
+def base_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("snap") / "legacy.duckdb"
+    synthetic.write_duckdb(path, rows=1250)
+    return path
+
+
+@pytest.fixture
+def snapshot(base_snapshot: Path, tmp_path: Path) -> Path:
+    """A private copy of the 1,250-examination legacy database that a test may change."""
+    copy = tmp_path / "snapshot.duckdb"
+    shutil.copyfile(base_snapshot, copy)
+    return copy

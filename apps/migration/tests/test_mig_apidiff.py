@@ -1,0 +1,164 @@
+"""`api-diff` against real HTTP servers: two legacy services, an altering proxy, and the real new service
+serving the data that `load` migrated."""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import shutil
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mig_helpers import migrate
+from radiology_testkit.ports import free_port
+from radiology_testkit.servers import serve
+
+BIN = Path(sys.executable).parent
+HEALTH = "/api/v1/health"
+Alter = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def legacy_server(db: Path) -> Any:
+    port = free_port()
+    return serve([str(BIN / "legacy-api"), "serve", "--db", str(db), "--port", str(port)], port, HEALTH, {})
+
+
+@pytest.fixture(scope="module")
+def legacy_pair(base_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    root = tmp_path_factory.mktemp("pair")
+    first, second = root / "a.duckdb", root / "b.duckdb"
+    shutil.copyfile(base_snapshot, first)
+    shutil.copyfile(base_snapshot, second)
+    with legacy_server(first) as a, legacy_server(second) as b:
+        yield a, b
+
+
+class _Proxy(BaseHTTPRequestHandler):
+    upstream = ""
+    alter: Alter = staticmethod(lambda path, doc: doc)
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        req = urllib.request.Request(self.upstream + self.path, data=body, method=self.command)
+        if body is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, headers, payload = resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as e:
+            status, headers, payload = e.code, dict(e.headers), e.read()
+        if payload and headers.get("content-type", headers.get("Content-Type", "")).startswith("application/json"):
+            doc = self.alter(self.path, json.loads(payload))
+            payload = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        for name in ("Content-Type", "Retry-After", "X-Backend"):
+            value = headers.get(name) or headers.get(name.lower())
+            if value:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_DELETE = do_PUT = _forward
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+def proxy(upstream: str, alter: Alter) -> Any:
+    handler = type("Proxy", (_Proxy,), {"upstream": upstream, "alter": staticmethod(alter)})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def api_diff(legacy: str, new: str, *extra: str) -> tuple[int, dict[str, Any]]:
+    return migrate("api-diff", "--legacy", legacy, "--new", new, *extra)
+
+
+def test_identical_services_have_no_differences(legacy_pair: tuple[str, str]) -> None:
+    code, doc = api_diff(*legacy_pair, "--with-writes")
+    assert code == 0, doc["differences"][:5]
+    assert doc["requests"] > 150 and doc["write_steps"] == 9
+    assert doc["noisy"] == [] and doc["difference_count"] == 0
+    assert set(doc["legacy_status_counts"]) >= {"200", "404", "422"}  # valid, unknown and invalid requests
+
+
+def test_a_changed_field_is_named_by_request_and_path(legacy_pair: tuple[str, str]) -> None:
+    def alter(path: str, doc: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/studies/search?page=2":
+            doc["data"][3]["exam_status"] = "cancelled" if doc["data"][3]["exam_status"] != "cancelled" else "reported"
+        return doc
+
+    server = proxy(legacy_pair[1], alter)
+    try:
+        code, doc = api_diff(legacy_pair[0], f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert [(d["request"], d["path"], d["kind"]) for d in doc["differences"]] == [
+        ("GET /api/v1/studies/search?page=2", "$.data[3].exam_status", "value")
+    ]
+
+
+def test_byte_level_differences_are_caught(legacy_pair: tuple[str, str]) -> None:
+    def alter(path: str, doc: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/statistics":
+            doc = {"filters": doc["filters"], "data": doc["data"]}  # same JSON, other key order
+        return doc
+
+    server = proxy(legacy_pair[1], alter)
+    try:
+        code, doc = api_diff(legacy_pair[0], f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+    assert code == 1
+    assert [(d["request"], d["path"], d["kind"]) for d in doc["differences"]] == [
+        ("GET /api/v1/statistics", "$", "key_order")
+    ]
+
+
+def test_noise_on_the_legacy_is_measured_and_reported(legacy_pair: tuple[str, str]) -> None:
+    rng = random.Random(7)
+
+    def noisy(path: str, doc: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/statistics":
+            doc["generated"] = rng.random()
+        return doc
+
+    server = proxy(legacy_pair[0], noisy)
+    try:
+        code, doc = api_diff(f"http://127.0.0.1:{server.server_port}", legacy_pair[1])
+    finally:
+        server.shutdown()
+    assert doc["noisy"] == [{"request": "GET /api/v1/statistics", "paths": ["$.generated"]}]
+    assert [d["path"] for d in doc["noisy_differences"]] == ["$.generated"]
+    assert code == 0 and doc["difference_count"] == 0
+
+
+def test_the_migrated_new_service_answers_like_the_legacy(
+    legacy_pair: tuple[str, str], base_snapshot: Path, target_dsn: str, pg_server: Any
+) -> None:
+    """The cutover gate for real: load the legacy's data into PostgreSQL and diff the two services."""
+    code, doc = migrate("load", "--snapshot", str(base_snapshot), "--dsn", target_dsn)
+    assert code == 0, doc
+    port = free_port()
+    env = {
+        "IMAGING_SECRET_KEY": secrets.token_hex(32),
+        "IMAGING_DATABASE_URL": target_dsn,
+        "IMAGING_WORKERS": "2",
+        "IMAGING_LOG_LEVEL": "WARNING",
+    }
+    cmd = [str(BIN / "imaging-api"), "serve", "--bind", f"127.0.0.1:{port}"]
+    with serve(cmd, port, HEALTH, env, timeout=60) as new:
+        code, doc = api_diff(legacy_pair[0], new, "--with-writes")
+    assert code == 0, json.dumps(doc["differences"][:10], indent=1, ensure_ascii=False)

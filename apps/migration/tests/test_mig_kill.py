@@ -1,0 +1,99 @@
+"""SIGKILL `radiology-migrate load` at random points: the target is always the old or the new data, never a mix,
+and the next run succeeds with exact verification."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from mig_helpers import migrate, pg_execute
+from radiology_contract import synthetic
+
+TRIALS = 12
+IN_TRANSACTION = (
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'radiology-migrate' AND xact_start IS NOT NULL"
+)
+
+
+@pytest.fixture(scope="module")
+def second_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Different data from the base snapshot (another seed and size), so old and new are told apart."""
+    path = tmp_path_factory.mktemp("kill") / "second.duckdb"
+    synthetic.write_duckdb(path, rows=12_000, seed=99)
+    return path
+
+
+def load_process(snapshot: Path, dsn: str) -> subprocess.Popen[bytes]:
+    # A killed load cannot remove its temporary directory (an empty named pipe): keep those under the test's tmp.
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "radiology_migration",
+            "load",
+            "--force-overwrite",
+            "--snapshot",
+            str(snapshot),
+            "--json",
+        ],
+        env={**os.environ, "RADIOLOGY_MIGRATE_DSN": dsn, "TMPDIR": str(snapshot.parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for_backend_to_go(dsn: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = pg_execute(dsn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'radiology-migrate'")
+        if rows[0][0] == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the killed load's server backend did not end")
+
+
+def test_sigkill_at_random_points_leaves_old_or_new_data(
+    snapshot: Path, second_snapshot: Path, target_dsn: str
+) -> None:
+    assert migrate("load", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
+    # The two snapshots hold different analysis tasks: every load below overwrites on purpose.
+    started = time.monotonic()
+    proc = load_process(second_snapshot, target_dsn)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, (out + err).decode()
+    full = time.monotonic() - started
+    assert migrate("load", "--force-overwrite", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
+
+    rng = random.Random(20240501)
+    outcomes: list[str] = []
+    for _trial in range(TRIALS):
+        proc = load_process(second_snapshot, target_dsn)
+        time.sleep(rng.uniform(0.05, full * 1.1))
+        killed = proc.poll() is None
+        in_transaction = killed and pg_execute(target_dsn, IN_TRANSACTION)[0][0] > 0
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        wait_for_backend_to_go(target_dsn)
+        old_ok = migrate("verify", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
+        new_ok = migrate("verify", "--snapshot", str(second_snapshot), "--dsn", target_dsn)[0] == 0
+        assert old_ok != new_ok, "after SIGKILL the target must match exactly one of the old and the new snapshot"
+        if not killed:
+            assert proc.returncode == 0 and new_ok
+        state = "killed in transaction" if in_transaction else "killed" if killed else "finished"
+        outcomes.append(f"{state}, " + ("unchanged" if old_ok else "complete"))
+        if new_ok:  # put the old data back so the next kill again has something to lose
+            assert migrate("load", "--force-overwrite", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
+    print("kill trials:", outcomes)
+    # Most kills must land inside the load's transaction (not before it started), and all of those roll back.
+    assert outcomes.count("killed in transaction, unchanged") >= TRIALS // 2
+    code, doc = migrate("load", "--force-overwrite", "--snapshot", str(second_snapshot), "--dsn", target_dsn)
+    assert code == 0, doc
+    code, doc = migrate("verify", "--snapshot", str(second_snapshot), "--dsn", target_dsn)
+    assert code == 0, doc["error"]
