@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from . import apidiff, bench, load, snapshot, verify
+from . import apidiff, bench, carryback, load, snapshot, verify
 from .outcome import MigrationError, Outcome
 
 EXIT_OK = 0
@@ -92,6 +92,18 @@ def cmd_api_diff(args: argparse.Namespace, outcome: Outcome) -> None:
     )
 
 
+def cmd_export_tasks(args: argparse.Namespace, outcome: Outcome) -> None:
+    outcome.check_mode = True
+    carryback.export_tasks(outcome, _dsn(args), Path(args.out), args.since)
+
+
+def cmd_push_tasks(args: argparse.Namespace, outcome: Outcome) -> None:
+    token = os.environ.get(args.admin_token_env, "")
+    if not token:
+        raise MigrationError(f"the admin token variable ${args.admin_token_env} is not set")
+    carryback.push_tasks(outcome, Path(args.tasks_file), args.legacy_url, token)
+
+
 def cmd_bench(args: argparse.Namespace, outcome: Outcome) -> None:
     bench.run(
         outcome, rows=args.rows, workdir=Path(args.workdir) if args.workdir else None, dsn=args.dsn, keep=args.keep
@@ -140,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument("--check", action="store_true", help="accepted for symmetry: api-diff is read-only by default")
     p.set_defaults(func=cmd_api_diff)
+
+    p = sub.add_parser("export-tasks", help="rollback: write every task row of PostgreSQL (tombstones too) to JSON")
+    _common(p)
+    _add_dsn(p)
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--since", help="YYYY-MM-DDTHH:MM:SS: also count tasks created or deleted after it")
+    p.set_defaults(func=cmd_export_tasks)
+
+    p = sub.add_parser("push-tasks", help="rollback: upsert exported task rows into the running legacy service")
+    _common(p)
+    p.add_argument("--tasks-file", required=True)
+    p.add_argument("--legacy-url", required=True, help="base URL of the legacy service, from its own host")
+    p.add_argument("--admin-token-env", default="LEGACY_ADMIN_TOKEN", help="variable holding the admin token")
+    p.set_defaults(func=cmd_push_tasks)
 
     p = sub.add_parser("bench", help="1M examinations: load and verify rows/s next to DuckDB's postgres extension")
     _common(p)
