@@ -80,9 +80,31 @@ molecule: lab-image venv ## every molecule scenario: per role, then the end-to-e
 test: bootstrap venv lab-image lint unit molecule ## every test, from a bare Debian machine
 	@echo "make test: all passed"
 
+.PHONY: artifacts
+artifacts: venv frontend-deps ## build the wheelhouse, both frontend releases and the lab workbook (cached)
+	scripts/build-artifacts.sh
+
+# Lab runs take their secrets from .lab/secrets.env (made once, random); real hosts use ansible-vault.
+LAB_ENV = set -a; eval "$$(scripts/lab-secrets.sh)"; set +a
+RUN_STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
+
+.PHONY: site
+site: artifacts lab ## provision the lab: PostgreSQL, both services, nginx, the frontend on the legacy backend
+	$(LAB_ENV); ansible-playbook -i $(INVENTORY) site.yml
+
 .PHONY: cutover
-cutover: ## the whole cutover on the local lab (arrives with the cutover playbooks)
-	@echo "make cutover arrives with cutover.yml (issue: cutover and rollback end to end)"; exit 1
+cutover: artifacts lab ## the whole cutover on the local lab; prints the frontend URL and the report path
+	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/cutover-$(RUN_STAMP); \
+	  ansible-playbook -i $(INVENTORY) cutover.yml \
+	  || { echo "cutover FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
+	  echo "Frontend: http://127.0.0.1:8080/   Report: $$RADIOLOGY_RUN_DIR/report.html"
+
+.PHONY: rollback
+rollback: venv ## roll the lab back to the legacy service, carrying new writes back; prints the report path
+	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/rollback-$(RUN_STAMP); \
+	  ansible-playbook -i $(INVENTORY) rollback.yml \
+	  || { echo "rollback FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
+	  echo "Frontend: http://127.0.0.1:8080/   Report: $$RADIOLOGY_RUN_DIR/report.html"
 
 .PHONY: clean
 clean: ## remove build outputs (not the lab)
