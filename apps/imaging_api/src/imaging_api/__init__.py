@@ -1,0 +1,1 @@
+"""The new radiology examination service: Django Ninja over PostgreSQL."""

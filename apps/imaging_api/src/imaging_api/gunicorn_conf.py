@@ -1,0 +1,46 @@
+"""gunicorn configuration for the imaging service (`gunicorn -c python:imaging_api.gunicorn_conf imaging_api.wsgi`).
+
+Ready for a systemd unit with socket activation: when systemd passes a socket (LISTEN_FDS), gunicorn serves
+it and `bind` is ignored. Environment:
+  IMAGING_BIND              address when not socket-activated (default 127.0.0.1:8001)
+  IMAGING_WORKERS           worker processes (default 2 x CPUs + 1)
+  IMAGING_WORKER_CLASS      "gthread" (default: threads per worker, keeps client connections alive) or "sync"
+  IMAGING_THREADS           threads per gthread worker (default 4)
+  IMAGING_TIMEOUT           seconds a worker may spend on one request before it is restarted (default 30)
+  IMAGING_GRACEFUL_TIMEOUT  seconds running requests get to finish on stop/reload (default 30)
+  IMAGING_ACCESS_LOG        gunicorn access log target, e.g. "-" (default off: the app logs every request as JSON)
+Reload: SIGHUP restarts the workers gracefully (new configuration; with preload the code is the master's);
+for new code use `systemctl restart`, or SIGUSR2 then SIGQUIT to the old master for a binary upgrade.
+"""
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"environment variable {name}={raw!r} is not an integer") from None
+
+
+bind = [os.environ.get("IMAGING_BIND", "127.0.0.1:8001")]
+workers = _int("IMAGING_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+worker_class = os.environ.get("IMAGING_WORKER_CLASS", "gthread")
+if worker_class not in {"sync", "gthread"}:
+    raise SystemExit(f"IMAGING_WORKER_CLASS={worker_class!r}: use sync or gthread")
+threads = _int("IMAGING_THREADS", 4) if worker_class == "gthread" else 1
+timeout = _int("IMAGING_TIMEOUT", 30)
+graceful_timeout = _int("IMAGING_GRACEFUL_TIMEOUT", 30)
+keepalive = 5
+backlog = 2048
+max_requests = _int("IMAGING_MAX_REQUESTS", 20_000)
+max_requests_jitter = max_requests // 10
+preload_app = True
+accesslog = os.environ.get("IMAGING_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("IMAGING_GUNICORN_LOG_LEVEL", "info")
+proc_name = "imaging-api"

@@ -1,0 +1,1 @@
+"""The one app: examinations, reports and analysis tasks."""

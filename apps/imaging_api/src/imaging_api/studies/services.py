@@ -1,0 +1,49 @@
+"""Writes: analysis tasks (create, tombstone) and the workbook import."""
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.db import transaction
+from radiology_contract import analysis, query, responses, tables
+
+from imaging_api.studies import selectors
+from imaging_api.studies.models import AnalysisTask
+
+
+def now() -> dt.datetime:
+    """Naive local time with the microseconds dropped, as the contract stores it."""
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def json_text(value: Any) -> str:
+    """Stored JSON text: the contract's one encoding, so both backends store identical text."""
+    return responses.render(value).decode("utf-8")
+
+
+def create_task(spec: query.TaskCreate) -> tuple[Any, ...]:
+    """Compute the task synchronously and store it completed; return its stored row (contract order)."""
+    pairs = selectors.grouped_counts(spec.filters, analysis.TASK_GROUPING[spec.task_type])
+    created = now()
+    row = {
+        "task_id": str(uuid.uuid4()),
+        "name": spec.name,
+        "task_type": spec.task_type,
+        "filters": json_text(spec.filters.as_dict()),
+        "status": "completed",
+        "result": json_text(analysis.task_result(spec.task_type, pairs)),
+        "created_at": created,
+        "completed_at": created,
+        "deleted_at": None,
+    }
+    AnalysisTask.objects.create(**row)
+    return tuple(row[name] for name in tables.ANALYSIS_TASKS.columns)
+
+
+def delete_task(task_id: str) -> bool:
+    """Tombstone a live task (the row is kept with deleted_at set). False if unknown or already deleted."""
+    if not selectors.is_uuid(task_id):
+        return False
+    with transaction.atomic():
+        updated = AnalysisTask.objects.filter(task_id=task_id, deleted_at__isnull=True).update(deleted_at=now())
+    return updated == 1

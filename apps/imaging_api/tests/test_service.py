@@ -1,0 +1,150 @@
+"""Production behaviour of the new service over real HTTP: logs, CORS, errors, health, cached totals."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from radiology_testkit.postgres import PgServer
+from radiology_testkit.servers import free_port, serve
+
+from .conftest import HEALTH, IMAGING, imaging, migrated_database, service_env
+
+ORIGIN = "https://radiology.hospital.example"
+
+
+@dataclass(frozen=True)
+class Running:
+    url: str
+    log: Path
+
+
+def _any_answer(status: int, _body: bytes) -> bool:
+    return status in (200, 503)
+
+
+@contextmanager
+def running(env: dict[str, str], log: Path) -> Iterator[Running]:
+    port = free_port()
+    cmd = [IMAGING, "serve", "--bind", f"127.0.0.1:{port}"]
+    with serve(cmd, port, HEALTH, env, timeout=60, ready=_any_answer, output_path=log) as url:
+        yield Running(url, log)
+
+
+def log_entries(log: Path) -> list[dict]:
+    entries = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        if line.startswith("{"):
+            entries.append(json.loads(line))
+    return entries
+
+
+@pytest.fixture(scope="module")
+def scratch_env(pg: PgServer, workbook: Path) -> dict[str, str]:
+    env = migrated_database(pg, "imaging_scratch")
+    imaging(["import_excel", str(workbook)], env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def service(scratch_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    log = tmp_path_factory.mktemp("scratch") / "server.log"
+    env = {**scratch_env, "IMAGING_LOG_LEVEL": "INFO", "IMAGING_CORS_ORIGINS": ORIGIN}
+    with running(env, log) as service:
+        yield service
+
+
+def test_every_request_is_logged_as_json_with_its_id_and_timing(service: Running) -> None:
+    response = httpx.get(service.url + "/api/v1/studies/search?q=chest", headers={"X-Request-ID": "trace-42"})
+    assert response.status_code == 200
+    httpx.get(service.url + "/api/v1/nothing")
+    entries = [e for e in log_entries(service.log) if e.get("logger") == "imaging_api.access"]
+    mine = [e for e in entries if e.get("request_id") == "trace-42"]
+    assert len(mine) == 1
+    assert mine[0]["path"] == "/api/v1/studies/search"
+    assert mine[0]["status"] == 200
+    assert mine[0]["duration_ms"] >= 0
+    assert any(e["path"] == "/api/v1/nothing" and e["status"] == 404 for e in entries)
+    # a request id the client did not send is generated, and a hostile one is replaced
+    hostile = httpx.get(service.url + "/api/v1/health", headers={"X-Request-ID": "x y; drop"})
+    assert hostile.headers["X-Request-ID"] != "x y; drop"
+    assert len(hostile.headers["X-Request-ID"]) == 32
+
+
+def test_cors_allows_only_listed_origins(service: Running) -> None:
+    preflight = {"Access-Control-Request-Method": "GET"}
+    allowed = httpx.options(service.url + "/api/v1/studies/search", headers={"Origin": ORIGIN, **preflight})
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    other = httpx.options(
+        service.url + "/api/v1/studies/search", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in other.headers
+    simple = httpx.get(service.url + "/api/v1/health", headers={"Origin": ORIGIN})
+    assert "X-Backend" in simple.headers["access-control-expose-headers"]
+
+
+def test_totals_follow_writes_made_outside_the_service(pg: PgServer, service: Running) -> None:
+    """Totals are cached per data version; a write by any client (a bulk load, psql) must show at once."""
+    url = service.url + "/api/v1/studies/search?exam_status=scheduled&page_size=1"
+    first = httpx.get(url).json()["total"]
+    assert httpx.get(url).json()["total"] == first  # served from the cache now
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute(
+            "INSERT INTO examinations (exam_id, medical_record_no, exam_source, exam_item, modality, exam_status, "
+            "order_datetime) VALUES ('EX-CACHE-1', 'MRN-C', 'outpatient', 'US Thyroid', 'US', 'scheduled', "
+            "'2020-01-01 00:00:00')"
+        )
+    for _ in range(6):  # every worker process, whichever answers
+        assert httpx.get(url).json()["total"] == first + 1
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("DELETE FROM examinations WHERE exam_id = 'EX-CACHE-1'")
+    for _ in range(6):
+        assert httpx.get(url).json()["total"] == first
+
+
+def test_unhandled_errors_are_logged_and_hidden(pg: PgServer, service: Running) -> None:
+    """Break the schema under the running service: the client gets the contract's 500, the log the traceback."""
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("ALTER TABLE examinations RENAME COLUMN certified_physician TO certified_physician_x")
+    try:
+        response = httpx.get(service.url + "/api/v1/studies/search?q=zz-unique", headers={"X-Request-ID": "boom-1"})
+    finally:
+        with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+            conn.execute("ALTER TABLE examinations RENAME COLUMN certified_physician_x TO certified_physician")
+    assert response.status_code == 500
+    assert response.content == (
+        b'{"error":{"code":"internal_error","message":"An internal error occurred. It has been logged.","details":[]}}'
+    )
+    errors = [e for e in log_entries(service.log) if e.get("level") == "ERROR" and e.get("request_id") == "boom-1"]
+    assert errors, "the 500 was not logged"
+    assert "Traceback" in errors[0]["exception"]
+    assert "certified_physician" in errors[0]["exception"]
+
+
+def test_empty_database_is_not_served(pg: PgServer, tmp_path: Path) -> None:
+    env = migrated_database(pg, "imaging_empty")
+    with running(env, tmp_path / "server.log") as service:
+        health = httpx.get(service.url + HEALTH)
+        search = httpx.get(service.url + "/api/v1/studies/search")
+    expected = (
+        b'{"error":{"code":"service_unavailable","message":"The examination database is empty; '
+        b'import data before serving.","details":[]}}'
+    )
+    assert (health.status_code, health.content) == (503, expected)
+    assert (search.status_code, search.content) == (503, expected)
+
+
+def test_unreachable_database_answers_503(pg: PgServer, tmp_path: Path) -> None:
+    env = service_env(pg, "no_such_database")
+    with running(env, tmp_path / "server.log") as service:
+        health = httpx.get(service.url + HEALTH)
+        search = httpx.get(service.url + "/api/v1/studies/search")
+    for response in (health, search):
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "service_unavailable"
+        assert "no_such_database" not in response.text  # no internals to clients
+    assert "no_such_database" in (tmp_path / "server.log").read_text()  # but the log names it
