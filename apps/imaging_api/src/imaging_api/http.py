@@ -18,8 +18,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def empty_response(status: int = 204) -> HttpResponse:
-    return HttpResponse(status=status)
+    """An empty body with no Content-Type, as the legacy service sends it."""
+    response = HttpResponse(status=status)
+    del response["Content-Type"]
+    return response
 
 
 def method_not_allowed() -> tuple[int, dict[str, Any]]:
-    return responses.error("method_not_allowed", "The method is not allowed for this resource.")
+    return responses.method_not_allowed()
