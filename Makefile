@@ -68,7 +68,7 @@ unit: venv frontend-deps ## Python tests of the apps (real DuckDB, PostgreSQL, H
 	cd apps/frontend && npm test --silent
 
 .PHONY: molecule
-molecule: lab-image venv ## every molecule scenario: per role, then the end-to-end ones
+molecule: lab-image venv artifacts ## every molecule scenario: per role, then the end-to-end ones
 	@for s in $(ROLE_SCENARIOS); do \
 	  role_dir=$${s%/molecule/*}; scenario=$$(basename $$s); \
 	  echo "== molecule $$role_dir ($$scenario)"; \

@@ -1,65 +1,181 @@
-"""Browser end-to-end on this machine: e2e/local.sh against a real legacy service, in real Chromium.
+"""Browser end-to-end on this machine, in real Chromium, through a whole cutover: before → after → rollback.
 
-Generates 1,250 examinations, imports them into DuckDB, serves the legacy service, builds the frontend
-against it, serves the build statically and runs e2e/run.mjs (every page with data, backend "legacy") and
-e2e/states.mjs (write freeze, validation error, not found). Screenshots stay in
-apps/frontend/e2e-artifacts/local/ as test artifacts.
+before:   e2e/local.sh generates 1,250 examinations as .xlsx, imports them into DuckDB, serves the legacy
+          service, builds the frontend against it, serves the build statically and runs e2e/run.mjs (every
+          page with data, backend "legacy") and e2e/states.mjs (write freeze, validation error, not found).
+after:    the same workbook goes through `imaging-api migrate` + `import_excel` into a throwaway PostgreSQL;
+          the new service runs under gunicorn, a second build points at it and run.mjs expects "imaging".
+rollback: the legacy service is served again from the same DuckDB file, a build points at it and run.mjs
+          expects "legacy" once more.
+
+Screenshots (`<label>-<page>.png`) and the JSON reports stay in apps/frontend/e2e-artifacts/local/.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+import pytest
+from radiology_testkit.postgres import running_postgres
+from radiology_testkit.servers import free_port, serve
 
 FRONTEND = Path(__file__).resolve().parent.parent
 SCREENSHOTS = FRONTEND / "e2e-artifacts" / "local"
+BIN = Path(sys.executable).parent
+IMAGING = str(BIN / "imaging-api")
+LEGACY = str(BIN / "legacy-api")
+HEALTH = "/api/v1/health"
 PAGES = ("studies", "studies-filtered", "reports", "study-reports", "statistics", "tasks", "task", "task-deleted")
 STATES = ("writes-frozen-create", "writes-frozen-delete", "invalid-filter", "not-found")
+LABELS = ("before", "after", "rollback")
+ROWS = 1250
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def test_every_page_shows_legacy_data_in_a_real_browser(node_modules, node_env, tmp_path):
-    for old in SCREENSHOTS.glob("before*"):
-        old.unlink()
-    env = {
-        **node_env,
-        "E2E_SCREENSHOTS": str(SCREENSHOTS),
-        "E2E_LABEL": "before",
-        "E2E_WORK": str(tmp_path / "work"),
-        "E2E_SKIP_NPM_CI": "1",  # the node_modules fixture ran npm ci when needed
-    }
-    result = subprocess.run(
-        ["bash", str(FRONTEND / "e2e" / "local.sh")],
-        check=False,
-        cwd=FRONTEND,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    assert "8 passed, 0 failed" in result.stdout
-    assert "4 passed, 0 failed" in result.stdout
+def _run(cmd: list[str], env: dict[str, str], what: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, check=False, cwd=FRONTEND, capture_output=True, text=True, timeout=timeout, env=env)
+    assert result.returncode == 0, f"{what} failed ({result.returncode}):\n{(result.stdout + result.stderr)[-6000:]}"
+    return result
 
-    report = json.loads((SCREENSHOTS / "before-report.json").read_text(encoding="utf-8"))
+
+def _build(api_base: str, out_dir: Path, label: str, env: dict[str, str]) -> None:
+    """A production build of the frontend talking to `api_base`, written to `out_dir`."""
+    vite = str(FRONTEND / "node_modules" / ".bin" / "vite")
+    build_env = {**env, "REACT_APP_API_BASE": api_base, "REACT_APP_BUILD_ID": f"e2e-local-{label}"}
+    _run([vite, "build", "--outDir", str(out_dir), "--logLevel", "warn"], build_env, f"vite build ({label})", 120)
+    info = json.loads((out_dir / "build-info.json").read_text(encoding="utf-8"))
+    assert info["api_base"] == api_base, info
+
+
+@contextmanager
+def _static(out_dir: Path, port: int) -> Iterator[str]:
+    cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(out_dir)]
+    with serve(cmd, port, "/build-info.json", {}, timeout=30) as url:
+        yield url + "/"
+
+
+def _browser_checks(url: str, backend: str, label: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = ["node", str(FRONTEND / "e2e" / "run.mjs"), "--url", url, "--expect-backend", backend]
+    cmd += ["--label", label, "--screenshots", str(SCREENSHOTS)]
+    return _run(cmd, env, f"e2e/run.mjs --label {label}", 180)
+
+
+def _check_run(result: subprocess.CompletedProcess[str], label: str, backend: str) -> None:
+    """run.mjs passed every page on `backend` with the full data set and left one real PNG per page."""
+    assert f"{len(PAGES)} passed, 0 failed" in result.stdout, result.stdout[-3000:]
+    report = json.loads((SCREENSHOTS / f"{label}-report.json").read_text(encoding="utf-8"))
     assert report["passed"] is True
-    assert report["expected_backend"] == "legacy"
+    assert report["label"] == label
+    assert report["expected_backend"] == backend
     assert report["problems"] == []
     assert [p["page"] for p in report["pages"]] == list(PAGES)
     studies = report["pages"][0]["facts"]
-    assert studies["total"] == 1250, studies
+    assert studies["total"] == ROWS, studies
     assert studies["rows"] == 20, studies
-    assert all(p["facts"]["backend"] == "legacy" for p in report["pages"])
+    assert all(p["facts"]["backend"] == backend for p in report["pages"])
+    _check_screenshots([f"{label}-{p}" for p in PAGES])
 
-    for name in [f"before-{p}" for p in PAGES] + [f"before-states-{s}" for s in STATES]:
+
+def _check_screenshots(names: list[str]) -> None:
+    for name in names:
         shot = SCREENSHOTS / f"{name}.png"
         assert shot.is_file(), f"missing screenshot {shot}"
         data = shot.read_bytes()
         assert data.startswith(PNG_SIGNATURE), shot
         assert len(data) > 20_000, f"{shot} is suspiciously small ({len(data)} bytes)"
-    assert not list(SCREENSHOTS.glob("*FAILED*.png"))
-    assert not (tmp_path / "work" / "medical_imaging.duckdb.freeze").exists(), "writes were left frozen"
+
+
+@pytest.fixture(scope="module")
+def browser_env(node_modules: Path, node_env: dict[str, str]) -> dict[str, str]:
+    return node_env
+
+
+@pytest.fixture(scope="module")
+def before_run(
+    browser_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """e2e/local.sh against the legacy service (label "before"); its work directory is kept for the next steps."""
+    for label in LABELS:
+        for old in SCREENSHOTS.glob(f"{label}-*"):
+            old.unlink()
+    work = tmp_path_factory.mktemp("e2e") / "work"
+    env = {
+        **browser_env,
+        "E2E_SCREENSHOTS": str(SCREENSHOTS),
+        "E2E_LABEL": "before",
+        "E2E_WORK": str(work),
+        "E2E_ROWS": str(ROWS),
+        "E2E_SKIP_NPM_CI": "1",  # the node_modules fixture ran npm ci when needed
+    }
+    result = _run(["bash", str(FRONTEND / "e2e" / "local.sh")], env, "e2e/local.sh", 300)
+    return result, work
+
+
+def test_before_every_page_shows_legacy_data(before_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, work = before_run
+    _check_run(result, "before", "legacy")
+    assert f"{len(STATES)} passed, 0 failed" in result.stdout
+    _check_screenshots([f"before-states-{s}" for s in STATES])
+    assert not list(SCREENSHOTS.glob("before*FAILED*.png"))
+    assert not (work / "medical_imaging.duckdb.freeze").exists(), "writes were left frozen"
     assert os.access(FRONTEND / "e2e" / "local.sh", os.X_OK)
+
+
+def test_after_every_page_shows_imaging_data(
+    before_run: tuple[subprocess.CompletedProcess[str], Path], browser_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The new service loaded from the same workbook, behind a build of its own."""
+    workbook = before_run[1] / "examinations.xlsx"
+    assert workbook.is_file(), f"local.sh left no workbook at {workbook}"
+    api_port, static_port = free_port(), free_port()
+    while static_port == api_port:
+        static_port = free_port()
+    with ExitStack() as stack:
+        pg = stack.enter_context(running_postgres())
+        pg.create_database("imaging_e2e")
+        env = {
+            **browser_env,
+            "IMAGING_SECRET_KEY": secrets.token_hex(32),
+            "IMAGING_DB_HOST": pg.host,
+            "IMAGING_DB_PORT": str(pg.port),
+            "IMAGING_DB_NAME": "imaging_e2e",
+            "IMAGING_DB_USER": pg.superuser,
+            "IMAGING_DB_PASSWORD": pg.password,
+            "IMAGING_CORS_ORIGINS": f"http://127.0.0.1:{static_port}",
+            "IMAGING_WORKERS": "2",
+            "IMAGING_LOG_LEVEL": "WARNING",
+        }
+        _run([IMAGING, "migrate", "--verbosity", "0"], env, "imaging-api migrate", 180)
+        _run([IMAGING, "import_excel", str(workbook)], env, "imaging-api import_excel", 180)
+        api = stack.enter_context(serve([IMAGING, "serve", "--bind", f"127.0.0.1:{api_port}"], api_port, HEALTH, env, 60))
+        _build(f"{api}/api/v1", tmp_path / "dist-imaging", "after", browser_env)
+        url = stack.enter_context(_static(tmp_path / "dist-imaging", static_port))
+        result = _browser_checks(url, "imaging", "after", browser_env)
+    _check_run(result, "after", "imaging")
+    assert not list(SCREENSHOTS.glob("after*FAILED*.png"))
+
+
+def test_rollback_every_page_shows_legacy_data_again(
+    before_run: tuple[subprocess.CompletedProcess[str], Path], browser_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The legacy service again, on the DuckDB file the "before" run used, behind a legacy build."""
+    db = before_run[1] / "medical_imaging.duckdb"
+    assert db.is_file(), f"local.sh left no DuckDB file at {db}"
+    api_port, static_port = free_port(), free_port()
+    while static_port == api_port:
+        static_port = free_port()
+    env = {"LEGACY_CORS_ORIGINS": f"http://127.0.0.1:{static_port}"}
+    cmd = [LEGACY, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(api_port), "--log-level", "warning"]
+    with serve(cmd, api_port, HEALTH, env, timeout=60) as api:
+        _build(f"{api}/api/v1", tmp_path / "dist-legacy", "rollback", browser_env)
+        with _static(tmp_path / "dist-legacy", static_port) as url:
+            result = _browser_checks(url, "legacy", "rollback", browser_env)
+    _check_run(result, "rollback", "legacy")
+    assert not list(SCREENSHOTS.glob("rollback*FAILED*.png"))
