@@ -154,7 +154,8 @@ def test_after_every_page_shows_imaging_data(
         }
         _run([IMAGING, "migrate", "--verbosity", "0"], env, "imaging-api migrate", 180)
         _run([IMAGING, "import_excel", str(workbook)], env, "imaging-api import_excel", 180)
-        api = stack.enter_context(serve([IMAGING, "serve", "--bind", f"127.0.0.1:{api_port}"], api_port, HEALTH, env, 60))
+        cmd = [IMAGING, "serve", "--bind", f"127.0.0.1:{api_port}"]
+        api = stack.enter_context(serve(cmd, api_port, HEALTH, env, timeout=60))
         _build(f"{api}/api/v1", tmp_path / "dist-imaging", "after", browser_env)
         url = stack.enter_context(_static(tmp_path / "dist-imaging", static_port))
         result = _browser_checks(url, "imaging", "after", browser_env)
