@@ -64,7 +64,7 @@ lint: venv ## yamllint, ansible-lint (production profile, offline), ruff
 
 .PHONY: unit
 unit: venv frontend-deps ## Python tests of the apps (real DuckDB, PostgreSQL, HTTP) and the frontend's unit tests
-	@for t in $(wildcard apps/*/tests); do echo "== pytest $$t"; pytest -q $$t || exit 1; done
+	@for t in $(wildcard apps/*/tests) tests; do echo "== pytest $$t"; pytest -q $$t || exit 1; done
 	cd apps/frontend && npm test --silent
 
 .PHONY: molecule
