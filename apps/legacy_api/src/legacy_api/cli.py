@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 from radiology_contract import synthetic
 from radiology_contract.duckdb_schema import create_schema
+from radiology_contract.import_summary import format_summary
 from radiology_contract.workbook import WorkbookError
 
 from . import freeze as freezing
 from .database import StartupError
-from .importer import ImportFailedError, format_summary, import_workbook
+from .importer import ImportFailedError, import_workbook
 from .settings import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
 
 log = logging.getLogger("legacy_api")

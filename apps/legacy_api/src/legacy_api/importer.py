@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 from radiology_contract.duckdb_schema import DUCKDB_TYPES
+from radiology_contract.import_summary import TableSummary
 from radiology_contract.tables import TABLES, Table
 from radiology_contract.workbook import WorkbookData, WorkbookError, read_workbook
 
@@ -30,28 +31,6 @@ class ImportFailedError(Exception):
     def __init__(self, message: str, summary: list[TableSummary]) -> None:
         super().__init__(message)
         self.summary = summary
-
-
-@dataclass
-class TableSummary:
-    table: str
-    read: int = 0
-    imported: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-
-
-def format_summary(summary: list[TableSummary], total_seconds: float) -> str:
-    """A pgloader-style report: one line per table, then the total."""
-    lines = [f"{'table name':<28}{'read':>10}{'imported':>10}{'errors':>8}{'time':>10}", "-" * 66]
-    for s in summary:
-        lines.append(f"{s.table:<28}{s.read:>10}{s.imported:>10}{s.errors:>8}{s.seconds:>9.3f}s")
-    lines.append("-" * 66)
-    read = sum(s.read for s in summary)
-    imported = sum(s.imported for s in summary)
-    errors = sum(s.errors for s in summary)
-    lines.append(f"{'Total import time':<28}{read:>10}{imported:>10}{errors:>8}{total_seconds:>9.3f}s")
-    return "\n".join(lines)
 
 
 def _csv_value(value: Any) -> Any:

@@ -11,50 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-from radiology_contract import analysis, query, responses
-from radiology_contract.fields import ANALYSIS_TASK_FIELDS, EXAMINATION_FIELDS, REPORT_FIELDS, Field, searchable
+from radiology_contract import analysis, query, responses, sql_filters
+from radiology_contract.fields import ANALYSIS_TASK_FIELDS, EXAMINATION_FIELDS, REPORT_FIELDS, Field
+from radiology_contract.sql_filters import Where
 from radiology_contract.tables import ANALYSIS_TASKS, EXAMINATIONS, REPORTS
 
 Cursor = duckdb.DuckDBPyConnection
 MONTH_SQL = "strftime(order_datetime, '%Y-%m')"
-
-
-def like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-@dataclass
-class Where:
-    clauses: list[str]
-    params: list[Any]
-
-    def sql(self) -> str:
-        return f"WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
-
-    def text_search(self, q: str | None, fields: Sequence[Field]) -> None:
-        if q is None:
-            return
-        names = searchable(tuple(fields))
-        self.clauses.append("(" + " OR ".join(f"{n} ILIKE ? ESCAPE '\\'" for n in names) + ")")
-        self.params.extend([like_pattern(q)] * len(names))
-
-    def equals(self, column: str, value: Any) -> None:
-        if value is not None:
-            self.clauses.append(f"{column} = ?")
-            self.params.append(value)
-
-    def dates(self, column: str, dates: query.DateRange) -> None:
-        if dates.start is not None:
-            self.clauses.append(f"{column} >= ?")
-            self.params.append(dates.start)
-        if dates.end is not None:
-            self.clauses.append(f"{column} < ?")
-            self.params.append(dates.end)
 
 
 def order_by(order: Sequence[tuple[str, str]]) -> str:
@@ -62,14 +28,7 @@ def order_by(order: Sequence[tuple[str, str]]) -> str:
 
 
 def study_where(filters: query.StudyFilters) -> Where:
-    where = Where([], [])
-    where.text_search(filters.q, EXAMINATION_FIELDS)
-    where.equals("exam_status", filters.exam_status)
-    where.equals("exam_source", filters.exam_source)
-    where.equals("exam_item", filters.exam_item)
-    where.equals("modality", filters.modality)
-    where.dates("order_datetime", filters.dates)
-    return where
+    return sql_filters.study_where(filters, sql_filters.DUCKDB)
 
 
 def _page(
@@ -95,11 +54,7 @@ def search_studies(cur: Cursor, q: query.StudyQuery) -> dict[str, Any]:
 
 
 def search_reports(cur: Cursor, q: query.ReportQuery) -> dict[str, Any]:
-    where = Where([], [])
-    where.text_search(q.filters.q, REPORT_FIELDS)
-    where.equals("exam_id", q.filters.exam_id)
-    where.equals("reporting_physician", q.filters.reporting_physician)
-    where.dates("report_datetime", q.filters.dates)
+    where = sql_filters.report_where(q.filters, sql_filters.DUCKDB)
     rows, total = _page(cur, REPORTS.duckdb, REPORT_FIELDS, where, order=order_by(query.REPORT_ORDER), page=q.page)
     data = [responses.record(REPORT_FIELDS, r) for r in rows]
     return responses.envelope(data, total, q.page, q.filters.as_dict())
@@ -160,7 +115,8 @@ def create_task(cur: Cursor, body: query.TaskCreate) -> dict[str, Any]:
 
 
 def list_tasks(cur: Cursor, q: query.TaskListQuery) -> dict[str, Any]:
-    where = Where(["deleted_at IS NULL"], [])
+    where = Where(sql_filters.DUCKDB)
+    where.condition("deleted_at IS NULL")
     where.equals("task_type", q.filters.task_type)
     rows, total = _page(
         cur, ANALYSIS_TASKS.duckdb, ANALYSIS_TASK_FIELDS, where, order=order_by(query.TASK_ORDER), page=q.page

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from psycopg import sql
+from radiology_contract.import_summary import TableSummary
 from radiology_contract.tables import TABLES, Table
 from radiology_contract.workbook import WorkbookData, WorkbookError, read_workbook
 
@@ -26,15 +27,6 @@ class ImportFailedError(Exception):
 
 
 @dataclass
-class TableSummary:
-    table: str
-    read: int = 0
-    imported: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
 class ImportReport:
     tables: list[TableSummary]
     read_seconds: float  # reading and validating the workbook
@@ -43,19 +35,6 @@ class ImportReport:
     @property
     def rows(self) -> int:
         return sum(s.imported for s in self.tables)
-
-
-def format_summary(summary: list[TableSummary], total_seconds: float) -> str:
-    """A pgloader-style report (the legacy importer's layout): one line per table, then the total."""
-    lines = [f"{'table name':<28}{'read':>10}{'imported':>10}{'errors':>8}{'time':>10}", "-" * 66]
-    for s in summary:
-        lines.append(f"{s.table:<28}{s.read:>10}{s.imported:>10}{s.errors:>8}{s.seconds:>9.3f}s")
-    lines.append("-" * 66)
-    read = sum(s.read for s in summary)
-    imported = sum(s.imported for s in summary)
-    errors = sum(s.errors for s in summary)
-    lines.append(f"{'Total import time':<28}{read:>10}{imported:>10}{errors:>8}{total_seconds:>9.3f}s")
-    return "\n".join(lines)
 
 
 def _count(table: Table) -> int:

@@ -6,72 +6,21 @@ indexes. Identifiers come only from radiology_contract (tables, fields, ordering
 parameter.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from radiology_contract import fields, query, tables
+from radiology_contract import query, sql_filters, tables
+from radiology_contract.sql_filters import Where
 
 from imaging_api.studies.counts import VERSION_TABLE
 
-LIKE_ESCAPE = "\\"
 MONTH = "month"
 MONTH_SQL = "to_char(order_datetime, 'YYYY-MM')"
 
 
-def like_pattern(text: str) -> str:
-    """'%text%' with LIKE metacharacters escaped (PostgreSQL's default LIKE escape is the backslash)."""
-    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-    return f"%{escaped}%"
-
-
-@dataclass
-class Where:
-    clauses: list[str] = field(default_factory=list)
-    params: list[Any] = field(default_factory=list)
-
-    def sql(self) -> str:
-        return f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
-
-    def equals(self, column: str, value: Any) -> None:
-        if value is not None:
-            self.clauses.append(f"{column} = %s")
-            self.params.append(value)
-
-    def dates(self, column: str, dates: query.DateRange) -> None:
-        if dates.start is not None:
-            self.clauses.append(f"{column} >= %s")
-            self.params.append(dates.start)
-        if dates.end is not None:
-            self.clauses.append(f"{column} < %s")
-            self.params.append(dates.end)
-
-    def text_search(self, table: tables.Table, q: str | None) -> None:
-        """Any searchable field contains q: case-insensitive (ILIKE), q's own % _ \\ taken literally."""
-        if q is None:
-            return
-        names = fields.searchable(table.fields)
-        self.clauses.append("(" + " OR ".join(f"{name} ILIKE %s" for name in names) + ")")
-        self.params.extend([like_pattern(q)] * len(names))
-
-
 def study_where(filters: query.StudyFilters) -> Where:
-    where = Where()
-    where.text_search(tables.EXAMINATIONS, filters.q)
-    where.equals("exam_status", filters.exam_status)
-    where.equals("exam_source", filters.exam_source)
-    where.equals("exam_item", filters.exam_item)
-    where.equals("modality", filters.modality)
-    where.dates("order_datetime", filters.dates)
-    return where
+    return sql_filters.study_where(filters, sql_filters.POSTGRES)
 
 
 def report_where(filters: query.ReportFilters) -> Where:
-    where = Where()
-    where.text_search(tables.REPORTS, filters.q)
-    where.equals("exam_id", filters.exam_id)
-    where.equals("reporting_physician", filters.reporting_physician)
-    where.dates("report_datetime", filters.dates)
-    return where
+    return sql_filters.report_where(filters, sql_filters.POSTGRES)
 
 
 def order_by(order: tuple[tuple[str, str], ...]) -> str:

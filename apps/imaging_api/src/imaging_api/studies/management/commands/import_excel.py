@@ -6,9 +6,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from radiology_contract.import_summary import format_summary
 from radiology_contract.workbook import WorkbookError
 
-from imaging_api.studies.importing import ImportFailedError, format_summary, import_workbook
+from imaging_api.studies.importing import ImportFailedError, import_workbook
 
 
 class Command(BaseCommand):

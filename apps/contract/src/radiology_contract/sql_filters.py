@@ -1,0 +1,97 @@
+"""The filter semantics of the search endpoints as SQL, defined once for both backends.
+
+- q: case-insensitive substring (ILIKE) over the searchable fields; `%`, `_` and `\\` in q match literally;
+- exam_item, exam_id, reporting_physician and the choice filters: exact match;
+- dates: DateRange.start inclusive, DateRange.end exclusive.
+
+Identifiers come only from the contract; every value is a bound parameter. A Dialect says how a backend binds
+(`?` for DuckDB, `%s` for psycopg) and whether its ILIKE needs the backslash named as escape character
+(DuckDB has none by default; PostgreSQL's default is the backslash, and an explicit ESCAPE would turn the
+pattern into an expression the trigram indexes are not planned for).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import query
+from .fields import searchable
+from .tables import EXAMINATIONS, REPORTS, Table
+
+LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    placeholder: str
+    explicit_escape: bool
+
+    @property
+    def ilike(self) -> str:
+        escape = f" ESCAPE '{LIKE_ESCAPE}'" if self.explicit_escape else ""
+        return f"ILIKE {self.placeholder}{escape}"
+
+
+DUCKDB = Dialect("?", explicit_escape=True)
+POSTGRES = Dialect("%s", explicit_escape=False)
+
+
+def like_pattern(text: str) -> str:
+    """'%text%' with the LIKE metacharacters of `text` escaped."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+    return f"%{escaped}%"
+
+
+@dataclass
+class Where:
+    dialect: Dialect
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def sql(self) -> str:
+        """ " WHERE a AND b" (with its leading space), or "" without clauses."""
+        return f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+    def condition(self, clause: str) -> None:
+        self.clauses.append(clause)
+
+    def equals(self, column: str, value: Any) -> None:
+        if value is not None:
+            self.clauses.append(f"{column} = {self.dialect.placeholder}")
+            self.params.append(value)
+
+    def dates(self, column: str, dates: query.DateRange) -> None:
+        if dates.start is not None:
+            self.clauses.append(f"{column} >= {self.dialect.placeholder}")
+            self.params.append(dates.start)
+        if dates.end is not None:
+            self.clauses.append(f"{column} < {self.dialect.placeholder}")
+            self.params.append(dates.end)
+
+    def text_search(self, table: Table, q: str | None) -> None:
+        if q is None:
+            return
+        names = searchable(table.fields)
+        self.clauses.append("(" + " OR ".join(f"{n} {self.dialect.ilike}" for n in names) + ")")
+        self.params.extend([like_pattern(q)] * len(names))
+
+
+def study_where(filters: query.StudyFilters, dialect: Dialect) -> Where:
+    where = Where(dialect)
+    where.text_search(EXAMINATIONS, filters.q)
+    where.equals("exam_status", filters.exam_status)
+    where.equals("exam_source", filters.exam_source)
+    where.equals("exam_item", filters.exam_item)
+    where.equals("modality", filters.modality)
+    where.dates("order_datetime", filters.dates)
+    return where
+
+
+def report_where(filters: query.ReportFilters, dialect: Dialect) -> Where:
+    where = Where(dialect)
+    where.text_search(REPORTS, filters.q)
+    where.equals("exam_id", filters.exam_id)
+    where.equals("reporting_physician", filters.reporting_physician)
+    where.dates("report_datetime", filters.dates)
+    return where
