@@ -155,6 +155,24 @@ def test_report_html_is_self_contained_with_a_plot(full_run):
     assert "<style>" in html
 
 
+def test_rollback_plays_that_ran_nothing_are_skipped_not_a_rollback(tmp_path):
+    # After a successful cutover, rollback.yml's plays run as no-ops: only the state read has hosts.
+    t0 = 1_790_000_000.0
+    steps = [("switch", ["web1"]), ("watch", ["localhost"]), ("rollback-preflight", ["web1", "app1"])]
+    steps += [("rollback-freeze", []), ("rollback-switch", []), ("done", ["localhost"])]
+    for i, (phase, hosts) in enumerate(steps):
+        append_phase(tmp_path, {"phase": phase, "hosts": hosts, "started": _iso(t0 + i), "ended": _iso(t0 + i + 0.5)})
+    report = json.loads(build_report(tmp_path)["report.json"].read_text())
+    status = {p["phase"]: p["status"] for p in report["phases"]}
+    assert status["rollback-switch"] == "skipped" and status["rollback-preflight"] == "ok" and status["switch"] == "ok"
+    assert report["final_state"]["rolled_back"] is False
+    assert "rollback-switch" not in [m["phase"] for m in report["markers"]]
+    append_phase(
+        tmp_path, {"phase": "rollback-switch", "hosts": ["web1"], "started": _iso(t0 + 9), "ended": _iso(t0 + 9.2)}
+    )
+    assert json.loads(build_report(tmp_path)["report.json"].read_text())["final_state"]["rolled_back"] is True
+
+
 def test_report_of_a_folder_with_missing_pieces(tmp_path, capsys):
     (tmp_path / "load").mkdir()
     (tmp_path / "load" / "requests.csv").write_text(

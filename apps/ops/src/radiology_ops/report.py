@@ -53,7 +53,12 @@ def _final_state(
             break
     if watches and watches[-1].get("ok"):
         backend = watches[-1].get("expect_backend") or backend
-    rolled_back = any("rollback" in p["phase"].lower() for p in steps)
+    # A rollback happened when one of its phases did work beyond reading the state (rollback.yml's plays also
+    # run, as no-ops, after every successful cutover).
+    rolled_back = any(
+        "rollback" in p["phase"].lower() and "preflight" not in p["phase"].lower() and p["status"] != "skipped"
+        for p in steps
+    )
     ok = not (failed_phases or unfinished or failed_gates or failed_requests or failed_watches)
     return {
         "verdict": "success" if ok else "failed",
@@ -88,7 +93,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
             "kind": next((w for w in SWITCH_WORDS if w in p["phase"].lower()), "phase"),
         }
         for p in phases
-        if origin is not None and p["started_epoch"] is not None and not p["is_playbook"]
+        if origin is not None and p["started_epoch"] is not None and not p["is_playbook"] and p["status"] != "skipped"
     ]
     ends = [p["ended_epoch"] for p in phases if p["ended_epoch"] is not None] + [s["epoch"] + 1 for s in series]
     return {

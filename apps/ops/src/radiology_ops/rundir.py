@@ -141,6 +141,9 @@ def phase_rows(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
         started, ended = parse_time(rec.get("started")), parse_time(rec.get("ended"))
         hosts = rec.get("hosts") if isinstance(rec.get("hosts"), list) else [rec["host"]] if rec.get("host") else []
         name = str(rec.get("phase", "?"))
+        status = rec.get("status") or ("running" if ended is None else "ok")
+        if status == "ok" and not hosts and not name.startswith("playbook "):
+            status = "skipped"  # the play ended on every host before running a task (e.g. a rollback not wanted)
         rows.append(
             {
                 "phase": name,
@@ -151,7 +154,7 @@ def phase_rows(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
                 "started_epoch": started,
                 "ended_epoch": ended,
                 "duration_s": round(ended - started, 3) if started is not None and ended is not None else None,
-                "status": rec.get("status") or ("running" if ended is None else "ok"),
+                "status": status,
                 "is_playbook": name.startswith("playbook "),
                 "is_switch": any(w in name.lower() for w in SWITCH_WORDS),
                 "detail": rec.get("detail") or {},
