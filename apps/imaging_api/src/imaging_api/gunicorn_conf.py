@@ -8,6 +8,8 @@ it and `bind` is ignored. Environment:
   IMAGING_THREADS           threads per gthread worker (default 4)
   IMAGING_TIMEOUT           seconds a worker may spend on one request before it is restarted (default 30)
   IMAGING_GRACEFUL_TIMEOUT  seconds running requests get to finish on stop/reload (default 30)
+  IMAGING_KEEPALIVE         seconds an idle client connection is kept open (default 75: longer than the reverse
+                            proxy keeps its idle upstream connections, so the proxy never reuses one being closed)
   IMAGING_ACCESS_LOG        gunicorn access log target, e.g. "-" (default off: the app logs every request as JSON)
 Reload: SIGHUP restarts the workers gracefully (new configuration; with preload the code is the master's);
 for new code use `systemctl restart`, or SIGUSR2 then SIGQUIT to the old master for a binary upgrade.
@@ -35,7 +37,7 @@ if worker_class not in {"sync", "gthread"}:
 threads = _int("IMAGING_THREADS", 4) if worker_class == "gthread" else 1
 timeout = _int("IMAGING_TIMEOUT", 30)
 graceful_timeout = _int("IMAGING_GRACEFUL_TIMEOUT", 30)
-keepalive = 5
+keepalive = _int("IMAGING_KEEPALIVE", 75)
 backlog = 2048
 max_requests = _int("IMAGING_MAX_REQUESTS", 20_000)
 max_requests_jitter = max_requests // 10
@@ -44,3 +46,5 @@ accesslog = os.environ.get("IMAGING_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("IMAGING_GUNICORN_LOG_LEVEL", "info")
 proc_name = "imaging-api"
+# systemd is the control interface (restart, reload); no control socket in a read-only home.
+control_socket_disable = True

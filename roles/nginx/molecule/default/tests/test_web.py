@@ -113,6 +113,18 @@ def test_post_never_sent_to_a_second_server(host):
     assert _posts_received(host) - before == 1
 
 
+def test_503_answers_never_take_the_servers_out(host):
+    # During a cutover every write to a frozen service answers 503: that is an answer, not a server failure.
+    # Were 503 counted (proxy_next_upstream http_503), a few of them would mark both servers down and nginx
+    # would answer everything with 502 "no live upstreams" for fail_timeout.
+    for _ in range(8):
+        resp = _http(host, "/imaging/api/v1/tasks", method="POST", headers={"Content-Type": "application/json"})
+        assert resp["status"] == 503
+    statuses = [_http(host, "/imaging/api/v1/health")["status"] for _ in range(10)]
+    assert statuses == [200] * 10
+    assert "no live upstreams" not in host.check_output("tail -n 50 /var/log/nginx/radiology.error.log || true")
+
+
 def test_imaging_api_survives_one_instance_down(host):
     assert host.run("systemctl stop standin-imaging-b").rc == 0
     try:
