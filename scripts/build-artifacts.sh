@@ -9,8 +9,11 @@
 #   artifacts/data/examinations.xlsx the generated 1,250-row lab workbook
 #   artifacts/MANIFEST.json          versions, release ids, input hashes, sha256 and size of every file
 # Idempotent: each part records a hash of its inputs and is skipped when they have not changed.
+# Reproducible: the same sources give byte-identical wheels of the four programs, hence the same locks,
+# archives and artifact ids (see SOURCE_DATE_EPOCH below), whenever they are built with the same toolchain.
 # Usage: scripts/build-artifacts.sh [--force]      (ARTIFACTS_DIR overrides the output directory)
 set -euo pipefail
+umask 022
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${ARTIFACTS_DIR:-$root/artifacts}"
@@ -20,6 +23,13 @@ force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
 py_apps=(apps/contract apps/legacy_api apps/imaging_api apps/migration)
+
+# Every timestamp written into a wheel (setuptools/wheel honour SOURCE_DATE_EPOCH) or an archive is this one.
+# Fixed on purpose, not the time of the newest commit: a program's wheel then changes only when its own sources
+# do, so a commit touching one program does not give the others new artifact ids (and their services a
+# restart). 315532800 is 1980-01-01T00:00:00Z, the earliest time a zip file can record. An exported
+# SOURCE_DATE_EPOCH takes precedence (and is part of the wheelhouse's input hash).
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-315532800}"
 frontend="$root/apps/frontend"
 
 [[ -x "$py" ]] || { echo "build-artifacts: no virtualenv at $venv (run: make venv)" >&2; exit 1; }
@@ -47,13 +57,14 @@ built=()
 
 # 1. Wheelhouse -------------------------------------------------------------------------------------------
 py_tag="$("$py" -c 'import sys, platform; print(f"cp{sys.version_info[0]}{sys.version_info[1]}-{platform.machine()}")')"
-wheel_hash="$( { hash_inputs requirements/apps.txt "${py_apps[@]}"; echo "$py_tag"; } | sha256sum | cut -c1-16)"
+wheel_hash="$( { hash_inputs requirements/apps.txt "${py_apps[@]}"; echo "$py_tag $SOURCE_DATE_EPOCH"; } | sha256sum | cut -c1-16)"
 wheelhouse="$out/wheelhouse"
 if up_to_date "$wheelhouse/.inputs" "$wheel_hash"; then
   echo "wheelhouse: up to date ($wheel_hash)"
 else
   echo "wheelhouse: building for $py_tag (inputs $wheel_hash)"
-  # Build from clean copies so the source trees get no build/ or egg-info directories.
+  # Build from clean copies so the source trees get no build/ or egg-info directories. The copies' modes are
+  # normalized (a wheel records each file's mode), so a checkout's umask does not change the wheels.
   srcs=()
   for app in "${py_apps[@]}"; do
     mkdir -p "$workdir/src/$app"
@@ -61,6 +72,7 @@ else
       | tar -C "$workdir/src/$app" -xf -
     srcs+=("$workdir/src/$app")
   done
+  chmod -R u=rwX,go=rX "$workdir/src"
   # One resolution for the apps and the pins: the local programs satisfy each other's requirements and
   # every third-party dependency is held at the version pinned in requirements/apps.txt.
   "$py" -m pip wheel --quiet --wheel-dir "$workdir/wheels" \
@@ -84,8 +96,8 @@ files = sorted(Path(unquote(urlparse(i["download_info"]["url"]).path)).name for 
 print("".join(f"{sums[f]}  {f}\n" for f in files), end="")
 PY
     # ... and the same set as one deterministic archive: a role copies one file instead of dozens.
-    (cd "$workdir/wheels" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$program.tar" \
-      "$program.lock" $(awk '{print $2}' "$program.lock"))
+    (cd "$workdir/wheels" && tar --format=gnu --sort=name --mtime="@$SOURCE_DATE_EPOCH" --mode=u=rw,go=r \
+      --owner=0 --group=0 --numeric-owner -cf "$program.tar" "$program.lock" $(awk '{print $2}' "$program.lock"))
   done
   echo "$wheel_hash" > "$workdir/wheels/.inputs"
   rm -rf "$wheelhouse.new" && mv "$workdir/wheels" "$wheelhouse.new"
