@@ -1,10 +1,12 @@
-"""`legacy-api`: generate data, import a workbook, serve, freeze writes, export the OpenAPI document."""
+"""`legacy-api`: generate data, import a workbook, serve (on a port or a socket from systemd), freeze writes,
+export the OpenAPI document."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -22,6 +24,7 @@ from .importer import ImportFailedError, import_workbook
 from .settings import DEFAULT_DB, DEFAULT_HOST, DEFAULT_PORT, Settings
 
 log = logging.getLogger("legacy_api")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
@@ -47,9 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="serve the API with uvicorn (one worker: DuckDB has one writer)")
     _db_arg(serve)
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--host", help=f"address to bind (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, help=f"port to bind (default {DEFAULT_PORT})")
+    serve.add_argument(
+        "--fd",
+        type=int,
+        help="serve the listening socket inherited as this file descriptor instead of binding --host/--port "
+        "(systemd socket activation passes it as 3)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        default=os.environ.get("LEGACY_LOG_LEVEL", "info").lower(),
+        help="uvicorn's and the service's log level (env LEGACY_LOG_LEVEL, default info)",
+    )
 
     frz = sub.add_parser("freeze", help="pause writes (POST/DELETE answer 503) until unfreeze")
     _db_arg(frz)
@@ -113,18 +128,25 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn  # noqa: PLC0415
-
+    from . import server  # noqa: PLC0415 - the web stack is only needed by serve/export
     from .app import create_app  # noqa: PLC0415
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The journal (JOURNAL_STREAM set by systemd) stamps every line itself.
+    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    logging.basicConfig(level=args.log_level.upper(), format=stamp + "%(levelname)s %(name)s %(message)s")
     try:
         app = create_app(settings)
     except StartupError as e:
         print(f"legacy-api: refusing to start: {e}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level=args.log_level)
-    return 0
+    if args.fd is not None:
+        return server.run(app, fd=args.fd, log_level=args.log_level)
+    return server.run(
+        app,
+        host=args.host if args.host is not None else DEFAULT_HOST,
+        port=args.port if args.port is not None else DEFAULT_PORT,
+        log_level=args.log_level,
+    )
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -147,7 +169,13 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        if args.fd is not None and (args.host is not None or args.port is not None):
+            parser.error("serve: --fd serves an inherited socket; it does not go with --host or --port")
+        if args.log_level not in LOG_LEVELS:  # a default from LEGACY_LOG_LEVEL is not checked by argparse
+            parser.error(f"serve: log level {args.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
     settings = Settings.from_env(getattr(args, "db", None))
     if args.command == "generate":
         return _generate(args)
