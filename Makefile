@@ -87,6 +87,9 @@ artifacts: venv frontend-deps ## build the wheelhouse, both frontend releases an
 # Lab runs take their secrets from .lab/secrets.env (made once, random); real hosts use ansible-vault.
 LAB_ENV = set -a; eval "$$(scripts/lab-secrets.sh)"; set +a
 RUN_STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
+# The URL at which this machine reaches the inventory's nginx (radiology_web_url of INVENTORY).
+WEB_URL = $$(ansible -i $(INVENTORY) localhost -m ansible.builtin.debug -a var=radiology_web_url 2>/dev/null \
+  | sed -n 's/.*"radiology_web_url": "\(.*\)".*/\1/p')
 
 .PHONY: site
 site: artifacts lab ## provision the lab: PostgreSQL, both services, nginx, the frontend on the legacy backend
@@ -97,14 +100,14 @@ cutover: artifacts lab ## the whole cutover on the local lab; prints the fronten
 	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/cutover-$(RUN_STAMP); \
 	  ansible-playbook -i $(INVENTORY) cutover.yml \
 	  || { echo "cutover FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
-	  echo "Frontend: http://127.0.0.1:8080/   Report: $$RADIOLOGY_RUN_DIR/report.html"
+	  echo "Frontend: $(WEB_URL)/   Report: $$RADIOLOGY_RUN_DIR/report.html"
 
 .PHONY: rollback
 rollback: venv ## roll the lab back to the legacy service, carrying new writes back; prints the report path
 	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/rollback-$(RUN_STAMP); \
 	  ansible-playbook -i $(INVENTORY) rollback.yml \
 	  || { echo "rollback FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
-	  echo "Frontend: http://127.0.0.1:8080/   Report: $$RADIOLOGY_RUN_DIR/report.html"
+	  echo "Frontend: $(WEB_URL)/   Report: $$RADIOLOGY_RUN_DIR/report.html"
 
 .PHONY: clean
 clean: ## remove build outputs (not the lab)
