@@ -290,6 +290,22 @@ def test_tasks_sync_upserts(client: TestClient) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
 
 
+def test_tasks_sync_many_rows_existing_and_new(client: TestClient) -> None:
+    # A rollback carries thousands of rows: some replace existing tasks, the rest are new; all land, exactly.
+    existing = client.get(f"{API}/analysis/tasks", params={"page_size": 100}).json()["data"]
+    template = existing[0]
+    new = [
+        {**template, "task_id": f"00000000-0000-4000-8000-{n:012d}", "name": f"carried {n}", "deleted_at": None}
+        for n in range(1201)
+    ]
+    renamed = [{**t, "name": f"renamed {t['task_id']}", "deleted_at": None} for t in existing]
+    r = client.post(f"{API}/admin/tasks/sync", json={"tasks": renamed + new}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"received": len(renamed) + len(new), "inserted": len(new), "updated": len(renamed)}
+    for task in (new[0], new[600], new[-1], renamed[-1]):
+        assert client.get(f"{API}/analysis/tasks/{task['task_id']}").json()["name"] == task["name"]
+
+
 def test_startup_refuses_missing_and_corrupt(tmp_path: Path) -> None:
     with pytest.raises(StartupError, match="does not exist"):
         create_app(Settings(db_path=tmp_path / "missing.duckdb"))

@@ -6,8 +6,11 @@ operations run inside the service instead. Access control lives in app.py (loopb
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from radiology_contract.responses import format_datetime
 from radiology_contract.tables import ANALYSIS_TASKS, TABLES
 from radiology_contract.workbook import ValueProblem, convert
 
-from .store import TASK_COLUMNS, TASK_PLACEHOLDERS
+from .store import TASK_COLUMNS
 
 
 class AdminConflict(Exception):
@@ -124,28 +127,45 @@ def parse_task_rows(payload: Any) -> list[tuple[Any, ...]]:
     return rows
 
 
+def _json_value(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
 def sync_tasks(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]]) -> dict[str, int]:
-    """Upsert task rows by task_id in one transaction; counts of inserted and updated rows."""
+    """Upsert task rows by task_id in one transaction; counts of inserted and updated rows.
+
+    Set-based: the rows are staged from a JSON-lines file (read by DuckDB itself with the table's own column
+    types), then one DELETE and one INSERT replace them. Row by row, a rollback carrying 10,000 task rows spent
+    a minute here; binding them as statement parameters still took seconds.
+    """
+    names = [f.name for f in ANALYSIS_TASK_FIELDS]
+    table = ANALYSIS_TASKS.duckdb
     cur = con.cursor()
     try:
-        cur.execute("BEGIN TRANSACTION")
-        ids = [r[0] for r in rows]
-        existing = {
-            r[0]
-            for r in cur.execute(
-                f"SELECT task_id FROM {ANALYSIS_TASKS.duckdb} WHERE list_contains(?, task_id)", [ids]
-            ).fetchall()
-        } if ids else set()  # fmt: skip
-        for row in rows:
+        types = {str(r[0]): str(r[1]) for r in cur.execute(f"DESCRIBE {table}").fetchall()}
+        columns = "{" + ", ".join(f"'{n}': '{types[n]}'" for n in names) + "}"
+        with tempfile.TemporaryDirectory(prefix="legacy-tasks-sync-") as folder:
+            staged = Path(folder) / "tasks.jsonl"
+            with staged.open("w", encoding="utf-8") as out:
+                for row in rows:
+                    out.write(json.dumps(dict(zip(names, row, strict=True)), default=_json_value) + "\n")
+            cur.execute("BEGIN TRANSACTION")
             cur.execute(
-                f"INSERT OR REPLACE INTO {ANALYSIS_TASKS.duckdb} ({TASK_COLUMNS}) VALUES ({TASK_PLACEHOLDERS})",
-                list(row),
+                f"CREATE TEMP TABLE carried_tasks AS SELECT {TASK_COLUMNS} FROM "
+                f"read_json(?, format = 'newline_delimited', columns = {columns})",
+                [str(staged)],
             )
-        cur.execute("COMMIT")
+            (updated,) = cur.execute(f"SELECT count(*) FROM {table} JOIN carried_tasks USING (task_id)").fetchone()
+            cur.execute(f"DELETE FROM {table} WHERE task_id IN (SELECT task_id FROM carried_tasks)")
+            cur.execute(f"INSERT INTO {table} ({TASK_COLUMNS}) SELECT {TASK_COLUMNS} FROM carried_tasks")
+            cur.execute("DROP TABLE carried_tasks")
+            cur.execute("COMMIT")
     except BaseException:
-        cur.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
         raise
     finally:
         cur.close()
-    updated = len(existing)
     return {"received": len(rows), "inserted": len(rows) - updated, "updated": updated}
