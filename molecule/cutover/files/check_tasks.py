@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Prove that no analysis task written under load was lost: ask the active backend for every one.
+
+    check_tasks.py --web URL --backend legacy|imaging TASKS_JSON_OR_DIR...
+
+Each TASKS_JSON is the tasks.json of a `radiology-ops load` run: every task the simulated users created and
+deleted, with the backend that accepted the write (a DIR stands for every DIR/*/load/tasks.json). Through nginx
+at URL, every task still live must answer 200 with its own task_id on BACKEND, and every deleted task 404.
+Prints one JSON object with the counts and the first offenders; exits 1 when a task is missing or came back,
+2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+API_BASES = {"legacy": "/legacy/api/v1", "imaging": "/imaging/api/v1"}
+WORKERS = 8
+SHOWN = 20
+
+
+def status_of(url: str, task_id: str) -> tuple[str, int, str | None]:
+    try:
+        with urllib.request.urlopen(f"{url}/analysis/tasks/{task_id}", timeout=10) as answer:
+            body = json.loads(answer.read())
+            return task_id, answer.status, str(body.get("task_id"))
+    except urllib.error.HTTPError as e:
+        return task_id, e.code, None
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--web", required=True)
+    parser.add_argument("--backend", required=True, choices=sorted(API_BASES))
+    parser.add_argument("tasks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    live: set[str] = set()
+    deleted: set[str] = set()
+    paths = [p for arg in args.tasks for p in (sorted(arg.glob("*/load/tasks.json")) if arg.is_dir() else [arg])]
+    if not paths:
+        parser.error(f"no tasks.json in {', '.join(map(str, args.tasks))}")
+    for path in paths:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            parser.error(f"{path}: {e}")
+        live.update(str(t) for t in document["live"])
+        deleted.update(str(d["task_id"]) for d in document["deleted"])
+    url = args.web.rstrip("/") + API_BASES[args.backend]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        answers = list(pool.map(lambda t: status_of(url, t), sorted(live | deleted)))
+    missing = [f"{t}: {code}" for t, code, got in answers if t in live and (code != 200 or got != t)]
+    back = [f"{t}: {code}" for t, code, _ in answers if t in deleted and code != 404]
+    result = {
+        "backend": args.backend,
+        "loads": len(paths),
+        "live_checked": len(live),
+        "deleted_checked": len(deleted),
+        "missing": missing[:SHOWN],
+        "missing_count": len(missing),
+        "resurrected": back[:SHOWN],
+        "resurrected_count": len(back),
+        "ok": not missing and not back and bool(live),
+    }
+    print(json.dumps(result, indent=2))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
