@@ -71,7 +71,8 @@ def main(argv: list[str]) -> int:
         when = (phase, status)
 
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RADIOLOGY_RUN_DIR": str(args.run_dir.resolve())}
+    env = {**os.environ, "RADIOLOGY_RUN_DIR": str(args.run_dir.resolve()), "ANSIBLE_NOCOLOR": "1"}
+    env.pop("ANSIBLE_FORCE_COLOR", None)  # a plain log, searchable by the scenario
     log_path = args.run_dir / "ansible.log"
     started = time.monotonic()
     fired: dict[str, Any] = {"fired": False}

@@ -39,9 +39,9 @@ def test_postgresql_holds_every_examination(host):
     assert host.service("postgresql").is_running
     count = host.check_output("su postgres -c %s", "psql -tAc 'SELECT count(*) FROM examinations' imaging")
     assert int(count) == EXAMINATIONS
-    query = "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
-    triggers = host.check_output("su postgres -c %s", f"psql -tAc '{query}' imaging")
-    assert int(triggers) == 0, "a fault seeded by the scenario was left behind"
+    query = "SELECT count(*) FROM pg_proc WHERE proname = 'cutover_fault_changed_field'"
+    faults = host.check_output("su postgres -c %s", f'psql -tAc "{query}" imaging')
+    assert int(faults) == 0, "the fault the scenario seeded (step 4) was left behind"
 
 
 def test_new_service_serves_and_takes_writes_on_every_app_host(host):
