@@ -96,7 +96,7 @@ site: artifacts lab ## provision the lab: PostgreSQL, both services, nginx, the 
 	$(LAB_ENV); ansible-playbook -i $(INVENTORY) site.yml
 
 .PHONY: cutover
-cutover: artifacts lab ## the whole cutover on the local lab; prints the frontend URL and the report path
+cutover: site ## provision the lab (site), then the whole cutover on it; prints the frontend URL and the report path
 	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/cutover-$(RUN_STAMP); \
 	  ansible-playbook -i $(INVENTORY) cutover.yml \
 	  || { echo "cutover FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
