@@ -169,8 +169,10 @@ async function main() {
     if (total > 20) {
       await page.getByRole('button', { name: 'Next ›' }).click();
       await page.waitForURL((u) => u.hash.includes('page=2'));
-      await page.locator('[data-testid="page-studies"][data-state="ok"]').waitFor();
-      const summary = await page.getByTestId('studies-total').innerText();
+      // The URL changes before page 2 has loaded, while page 1 is still shown as "ok": wait for page 2's summary.
+      const totalLine = page.getByTestId('studies-total');
+      await totalLine.filter({ hasText: /^Showing 21–/ }).waitFor().catch(() => {});
+      const summary = await totalLine.innerText();
       check(summary.startsWith('Showing 21–'), `page 2 summary is ${JSON.stringify(summary)}`);
       facts.page2 = 'ok';
     }
