@@ -3,11 +3,13 @@
 It answers every GET under /api/v1/ with a JSON document naming its backend and instance, the path it
 received and the X-Request-ID nginx passed, and sets a permissive CORS header that nginx must hide.
 Every POST is counted and answered 503 (as a write-frozen backend would), so the scenario can prove that
-nginx never sends a POST to a second server; GET /api/v1/_posts returns the count.
+nginx never sends a POST to a second server; GET /api/v1/_posts returns the count. A POST with the header
+X-Standin-Delay: SECONDS is answered that much later (a slow first request after a restart).
 """
 
 import argparse
 import json
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -48,6 +50,7 @@ def make_handler(backend: str, instance: str) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             posts["count"] += 1
+            time.sleep(float(self.headers.get("X-Standin-Delay") or 0))
             self._answer(503, {"error": {"code": "writes_frozen", "message": "writes are paused"}})
 
         def log_message(self, format: str, *args: object) -> None:

@@ -125,6 +125,54 @@ def test_503_answers_never_take_the_servers_out(host):
     assert "no live upstreams" not in host.check_output("tail -n 50 /var/log/nginx/radiology.error.log || true")
 
 
+# Sends concurrent POSTs, each on its own connection, and prints their statuses in one JSON list.
+_CONCURRENT_POSTS = r"""
+import json, sys, urllib.error, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+url, count, delay = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def post(_):
+    req = urllib.request.Request(url, data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json", "X-Standin-Delay": delay})
+    try:
+        return urllib.request.urlopen(req, timeout=30).status
+    except urllib.error.HTTPError as e:
+        return e.code
+with ThreadPoolExecutor(count) as pool:
+    print(json.dumps(list(pool.map(post, range(count)))))
+"""
+
+
+def _concurrent_posts(host, count, delay):
+    url = "http://127.0.0.1/imaging/api/v1/analysis/tasks"
+    result = host.run("python3 -c %s %s %s %s", _CONCURRENT_POSTS, url, str(count), str(delay))
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_pool_that_was_all_down_serves_every_write_once_back(host):
+    # The cutover's interrupted-controller step: the new service had been stopped on every app host (nginx marked
+    # both servers failed in every worker), and minutes later users were switched onto it. With only
+    # health-checked servers, nginx let one probing request through per server and worker and answered every
+    # other write 502 "no live upstreams" until a probe came back.
+    fail_timeout = int(
+        re.search(r"fail_timeout=(\d+)s", host.file("/etc/nginx/sites-available/radiology.conf").content_string)[1]
+    )
+    standins = "standin-imaging-a standin-imaging-b"
+    assert host.run(f"systemctl stop {standins}").rc == 0
+    try:
+        while_down = _concurrent_posts(host, 40, 0)
+    finally:
+        assert host.run(f"systemctl start {standins}").rc == 0
+    assert set(while_down) == {502}, while_down
+    host.run(f"sleep {fail_timeout + 1}")
+    log_lines_before = len(host.file("/var/log/nginx/radiology.error.log").content_string.splitlines())
+    # Each write takes a second to answer, as a first request to a service that just started may.
+    statuses = _concurrent_posts(host, 30, 1)
+    new_errors = host.file("/var/log/nginx/radiology.error.log").content_string.splitlines()[log_lines_before:]
+    assert statuses == [503] * 30, f"statuses {sorted(statuses)}; nginx: {new_errors[-3:]}"
+    assert not [line for line in new_errors if "no live upstreams" in line]
+
+
 def test_imaging_api_survives_one_instance_down(host):
     assert host.run("systemctl stop standin-imaging-b").rc == 0
     try:
