@@ -76,6 +76,10 @@ molecule: lab-image venv artifacts ## every molecule scenario: per role, then th
 	done
 	@for s in $(TOP_SCENARIOS); do echo "== molecule $$s"; molecule test -s $$s || exit 1; done
 
+.PHONY: check
+check: lint unit ## the everyday loop: lint and the unit and service tests (no lab, a few minutes)
+	@echo "make check: all passed"
+
 .PHONY: test
 test: bootstrap venv lab-image lint unit molecule ## every test, from a bare Debian machine
 	@echo "make test: all passed"

@@ -96,9 +96,6 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result: Any) -> None:
         self._seen(result)
-        evidence = result._result.get("radiology_evidence") if isinstance(result._result, dict) else None
-        if self.phase is not None and evidence:
-            self.phase["detail"].update(evidence)
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         self._seen(result)

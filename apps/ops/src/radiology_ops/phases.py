@@ -1,6 +1,6 @@
 """phases.json: the record of a cutover or rollback run, one entry per phase, appended as phases end.
 
-Schema (a JSON list; written by the Ansible callback `radiology_phases` or by `append_phase`):
+Schema (a JSON list, written by the Ansible callback `radiology_phases`):
 
     {"phase": "switch",                       # short name; "playbook cutover" marks a whole playbook run
      "title": "Phase switch: flip current",   # optional, the play's full name
@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 PHASES_JSON = "phases.json"
-REQUIRED_KEYS = ("phase", "started")
 
 
 class PhaseRecordError(ValueError):
     """A phase record lacks a required key or has a timestamp that does not parse."""
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(value: Any) -> float | None:
@@ -57,26 +51,3 @@ def read_phases(run_dir: Path | str) -> list[dict[str, Any]]:
     if not isinstance(payload, list):
         raise PhaseRecordError(f"{path} must hold a JSON list of phase records")
     return [p for p in payload if isinstance(p, dict)]
-
-
-def append_phase(run_dir: Path | str, record: dict[str, Any]) -> Path:
-    """Append one phase record to <run_dir>/phases.json (created if missing), atomically. Returns the path.
-
-    `started` defaults to now; `status` to "ok"; `detail` to {}. The record is validated first.
-    """
-    folder = Path(run_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    entry = {"started": utc_now(), "ended": None, "status": "ok", "detail": {}, **record}
-    for key in REQUIRED_KEYS:
-        if not entry.get(key):
-            raise PhaseRecordError(f"phase record needs {key!r}: {record!r}")
-    for key in ("started", "ended"):
-        if entry.get(key) is not None and parse_time(entry[key]) is None:
-            raise PhaseRecordError(f"phase record {entry['phase']!r}: {key} {entry[key]!r} is not ISO 8601")
-    phases = read_phases(folder)
-    phases.append(entry)
-    path = folder / PHASES_JSON
-    tmp = path.with_name(f"{PHASES_JSON}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(phases, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
