@@ -27,10 +27,10 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from radiology_contract import synthetic
+from radiology_migration import load
+from radiology_migration.outcome import Outcome
 from radiology_testkit.postgres import PgServer, running_postgres
 from radiology_testkit.servers import free_port, serve
-
-from imaging_api.pgload import copy_duckdb_into_postgres
 
 HEALTH = "/api/v1/health"
 BIN = Path(sys.executable).parent
@@ -202,8 +202,11 @@ def imaging_service(
     }
     subprocess.run([str(BIN / "imaging-api"), "migrate", "--verbosity", "0"], env={**os.environ, **env}, check=True)
     started = time.perf_counter()
-    loaded = copy_duckdb_into_postgres(db, dsn)
-    summary = ", ".join(f"{t.table} {t.rows}" for t in loaded)
+    # The migration's own loader (one transaction, indexes rebuilt after the COPY, counts checked, ANALYZE);
+    # it raises MigrationError, naming the table, when the copy does not arrive complete.
+    outcome = Outcome("load")
+    load.run(outcome, db, dsn)
+    summary = ", ".join(f"{kind} {rows}" for kind, rows in outcome.data["source_counts"].items())
     print(f"  PostgreSQL loaded in {time.perf_counter() - started:.1f}s ({summary})", flush=True)
     port = free_port()
     cmd = [str(BIN / "imaging-api"), "serve", "--bind", f"127.0.0.1:{port}"]

@@ -20,7 +20,10 @@ def extension_file() -> Path:
     try:
         import duckdb_extension_postgres  # noqa: PLC0415 - optional at import time of this package
     except ImportError as e:
-        raise MigrationError("the duckdb-extension-postgres package is not installed (requirements/apps.txt)") from e
+        raise MigrationError(
+            "the duckdb-extension-postgres package is not installed: it is the benchmark's extra "
+            "(radiology-migration[bench], pinned in requirements/controller.txt)"
+        ) from e
     root = Path(duckdb_extension_postgres.__file__).parent / "extensions" / f"v{duckdb.__version__}"
     found = sorted(root.glob("*.duckdb_extension"))
     if not found:
