@@ -25,16 +25,28 @@ help: ## list the targets
 bootstrap: ## install missing system packages (Docker, debootstrap, PostgreSQL, Chromium) and start dockerd
 	scripts/bootstrap-host.sh
 
-$(VENV)/.installed: requirements/controller.txt requirements/apps.txt $(APP_PYPROJECTS)
+# Every package of the virtualenv comes from requirements/controller.lock with its sha256 (pip refuses anything
+# else); the apps are installed from source on top, built with the locked setuptools (no build isolation, so
+# nothing is fetched unpinned), and `pip check` proves the set consistent.
+$(VENV)/.installed: requirements/controller.lock $(APP_PYPROJECTS)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+ with venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements/controller.txt -r requirements/apps.txt
-	$(VENV)/bin/pip install -q --no-deps $(addprefix -e ,$(dir $(APP_PYPROJECTS)))
+	$(VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/controller.lock
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation $(addprefix -e ,$(dir $(APP_PYPROJECTS)))
+	$(VENV)/bin/pip check
 	touch $@
 
 .PHONY: venv
 venv: $(VENV)/.installed ## create the project virtualenv with the pinned toolchain and the apps
+
+# The locks: re-resolved from the top-level pins only when asked (needs the package index). apps.lock is what the
+# hosts' wheelhouse is built from (Python 3.11, x86_64 Linux); controller.lock holds the same versions of those.
+.PHONY: lock
+lock: venv ## re-resolve requirements/*.txt into the hashed locks requirements/*.lock (needs the package index)
+	uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 -o requirements/apps.lock requirements/apps.txt
+	uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" --python-version 3.11 \
+	  -c requirements/apps.lock -o requirements/controller.lock requirements/controller.txt requirements/apps.txt
 
 apps/frontend/node_modules/.installed: apps/frontend/package-lock.json
 	cd apps/frontend && npm ci --no-audit --no-fund

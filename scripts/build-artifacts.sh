@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds, once on the controller, everything the roles install on target hosts (which need no route to
 # any package index):
-#   artifacts/wheelhouse/            wheels of the four Python programs + every runtime dependency pinned in
-#                                    requirements/apps.txt (Python 3.11, x86_64), with SHA256SUMS; per program
+#   artifacts/wheelhouse/            wheels of the four Python programs + every runtime dependency locked in
+#                                    requirements/apps.lock (Python 3.11, x86_64; each download checked against the
+#                                    lock's sha256, anything else refused), with SHA256SUMS; per program
 #                                    the exact set it installs (<program>.lock) and that set as <program>.tar
 #   artifacts/frontend/<id>-legacy/  the frontend built with REACT_APP_API_BASE=/legacy/api/v1
 #   artifacts/frontend/<id>-imaging/ the frontend built with REACT_APP_API_BASE=/imaging/api/v1
@@ -11,7 +12,7 @@
 # Idempotent: each part records a hash of its inputs and is skipped when they have not changed.
 # Reproducible: the same sources give byte-identical wheels of the four programs, hence the same locks,
 # archives and artifact ids (see SOURCE_DATE_EPOCH below), whenever they are built with the same toolchain.
-# Usage: scripts/build-artifacts.sh [--force]      (ARTIFACTS_DIR overrides the output directory)
+# Usage: scripts/build-artifacts.sh [--force]      (ARTIFACTS_DIR overrides the output directory, APPS_LOCK the lock)
 set -euo pipefail
 umask 022
 
@@ -19,6 +20,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${ARTIFACTS_DIR:-$root/artifacts}"
 venv="${VENV:-$root/.venv}"
 py="$venv/bin/python"
+apps_lock="${APPS_LOCK:-$root/requirements/apps.lock}"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
@@ -33,6 +35,7 @@ export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-315532800}"
 frontend="$root/apps/frontend"
 
 [[ -x "$py" ]] || { echo "build-artifacts: no virtualenv at $venv (run: make venv)" >&2; exit 1; }
+[[ -f "$apps_lock" ]] || { echo "build-artifacts: no lock $apps_lock (run: make lock)" >&2; exit 1; }
 command -v npm >/dev/null || { echo "build-artifacts: npm not found (Node.js 20 is needed for the frontend)" >&2; exit 1; }
 mkdir -p "$out"
 # Molecule scenarios may call this script at the same time: one build at a time.
@@ -57,7 +60,8 @@ built=()
 
 # 1. Wheelhouse -------------------------------------------------------------------------------------------
 py_tag="$("$py" -c 'import sys, platform; print(f"cp{sys.version_info[0]}{sys.version_info[1]}-{platform.machine()}")')"
-wheel_hash="$( { hash_inputs requirements/apps.txt "${py_apps[@]}"; echo "$py_tag $SOURCE_DATE_EPOCH"; } | sha256sum | cut -c1-16)"
+wheel_hash="$( { hash_inputs requirements/apps.txt "${py_apps[@]}"; sha256sum < "$apps_lock"; echo "$py_tag $SOURCE_DATE_EPOCH"; } \
+  | sha256sum | cut -c1-16)"
 wheelhouse="$out/wheelhouse"
 if up_to_date "$wheelhouse/.inputs" "$wheel_hash"; then
   echo "wheelhouse: up to date ($wheel_hash)"
@@ -73,10 +77,11 @@ else
     srcs+=("$workdir/src/$app")
   done
   chmod -R u=rwX,go=rX "$workdir/src"
-  # One resolution for the apps and the pins: the local programs satisfy each other's requirements and
-  # every third-party dependency is held at the version pinned in requirements/apps.txt.
-  "$py" -m pip wheel --quiet --wheel-dir "$workdir/wheels" \
-    -r "$root/requirements/apps.txt" "${srcs[@]}"
+  # Every third-party wheel exactly as locked: pip refuses a file whose sha256 the lock does not list, and
+  # --no-deps fetches nothing the lock does not name.
+  "$py" -m pip wheel --quiet --require-hashes --no-deps --wheel-dir "$workdir/wheels" -r "$apps_lock"
+  # The four programs from source, with the virtualenv's locked setuptools (no build isolation: nothing unpinned).
+  "$py" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$workdir/wheels" "${srcs[@]}"
   # Prove the set is complete: an offline resolution of every program must succeed from it alone.
   "$py" -m pip install --quiet --dry-run --ignore-installed --no-index --find-links "$workdir/wheels" \
     --target "$workdir/dry-run" radiology-contract legacy-api imaging-api radiology-migration -r "$root/requirements/apps.txt"
