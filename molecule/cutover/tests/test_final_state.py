@@ -7,6 +7,7 @@ a finished cutover: checked on the hosts themselves, not through the playbooks' 
 import json
 
 import pytest
+from radiology_testkit.hosts import request
 
 testinfra_hosts = ["cutover-db", "cutover-app1", "cutover-app2", "cutover-legacy", "cutover-web"]
 
@@ -20,18 +21,6 @@ def _name(host):
 def _only(host, *names):
     if _name(host) not in {f"cutover-{n}" for n in names}:
         pytest.skip(f"not a {'/'.join(names)} host")
-
-
-def _get(host, url):
-    code = (
-        "import json, urllib.request, urllib.error\n"
-        "try:\n"
-        f"    r = urllib.request.urlopen({url!r}, timeout=10)\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    r = e\n"
-        "print(json.dumps({'status': r.status, 'backend': r.headers.get('X-Backend'), 'body': r.read().decode()}))\n"
-    )
-    return json.loads(host.check_output("python3 -c %s", code))
 
 
 def test_postgresql_holds_every_examination(host):
@@ -49,7 +38,7 @@ def test_new_service_serves_and_takes_writes_on_every_app_host(host):
     assert host.socket("tcp://0.0.0.0:8001").is_listening
     assert host.service("imaging-api.socket").is_running and host.service("imaging-api.service").is_running
     assert not host.file("/var/lib/radiology/imaging/writes.freeze").exists
-    health = _get(host, "http://127.0.0.1:8001/api/v1/health")
+    health = request(host, "http://127.0.0.1:8001/api/v1/health")
     assert health["status"] == 200 and health["backend"] == "imaging"
     users = host.check_output("ps -o user= -C gunicorn").split()
     assert users and "root" not in users
@@ -59,7 +48,7 @@ def test_legacy_service_is_kept_serving_reads_but_frozen(host):
     _only(host, "legacy")
     assert host.service("legacy-api.service").is_running
     assert host.file("/var/lib/radiology/legacy/medical_imaging.duckdb.freeze").exists
-    health = _get(host, "http://127.0.0.1:8000/api/v1/health")
+    health = request(host, "http://127.0.0.1:8000/api/v1/health")
     assert health["status"] == 200 and health["backend"] == "legacy"
 
 
@@ -73,7 +62,7 @@ def test_nginx_serves_the_release_built_for_the_new_service(host):
     assert current.is_symlink and current.linked_to.endswith(fact["release"])
     build = json.loads(host.file("/var/www/radiology/current/build-info.json").content_string)
     assert build["api_base"] == "/imaging/api/v1"
-    studies = _get(host, "http://127.0.0.1/imaging/api/v1/health")
+    studies = request(host, "http://127.0.0.1/imaging/api/v1/health")
     assert studies["status"] == 200 and studies["backend"] == "imaging"
 
 

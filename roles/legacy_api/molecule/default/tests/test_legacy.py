@@ -2,6 +2,8 @@
 
 import json
 
+from radiology_testkit.hosts import request, restart_under_load, show
+
 testinfra_hosts = ["molecule-legacy-api"]
 
 PORT = 8000
@@ -11,50 +13,6 @@ CLI = (
     "systemd-run --quiet --wait --pipe --collect --property=User=legacy-api "
     "--property=EnvironmentFile=/etc/radiology/legacy.env /opt/radiology/legacy/current/bin/legacy-api"
 )
-
-# Hammers the health endpoint from a few threads while the service restarts; prints the tally as JSON.
-LOAD = r"""
-import json, subprocess, threading, time, urllib.request, urllib.error
-stop = threading.Event(); lock = threading.Lock(); tally = {"ok": 0, "errors": []}
-def client():
-    while not stop.is_set():
-        try:
-            with urllib.request.urlopen("%s", timeout=30) as r:
-                ok = r.status == 200
-        except Exception as e:
-            ok = False; err = repr(e)
-        with lock:
-            if ok: tally["ok"] += 1
-            else: tally["errors"].append(err)
-threads = [threading.Thread(target=client) for _ in range(8)]
-[t.start() for t in threads]
-time.sleep(1)
-restart = subprocess.run(["systemctl", "restart", "legacy-api.service"], capture_output=True, text=True)
-time.sleep(3)
-stop.set(); [t.join() for t in threads]
-tally["restart_rc"] = restart.returncode
-print(json.dumps(tally))
-"""
-
-
-def _request(host, url, method="GET", body=None):
-    code = (
-        "import json, urllib.request, urllib.error\n"
-        f"req = urllib.request.Request({url!r}, method={method!r}, data={body!r}, "
-        "headers={'Content-Type': 'application/json'})\n"
-        "try:\n"
-        "    r = urllib.request.urlopen(req, timeout=10)\n"
-        "except urllib.error.HTTPError as e:\n"
-        "    r = e\n"
-        "print(json.dumps({'status': r.status, 'backend': r.headers.get('X-Backend'), 'body': r.read().decode()}))\n"
-    )
-    out = host.run("python3 -c %s", code)
-    assert out.rc == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def _show(host, unit, prop):
-    return host.check_output("systemctl show -p %s --value %s", prop, unit)
 
 
 def test_socket_and_service_active_and_enabled(host):
@@ -69,7 +27,7 @@ def test_port_listening(host):
 
 
 def test_health_reports_the_imported_examinations(host):
-    got = _request(host, API + "/health")
+    got = request(host, API + "/health")
     assert got["status"] == 200, got
     body = json.loads(got["body"])
     assert body["backend"] == "legacy"
@@ -85,7 +43,7 @@ def test_database_owned_by_the_service_user(host):
 
 
 def test_single_process_as_the_service_user(host):
-    main_pid = _show(host, "legacy-api.service", "MainPID")
+    main_pid = show(host, "legacy-api.service", "MainPID")
     assert int(main_pid) > 0
     assert host.check_output("ps -o user= -p %s", main_pid).strip() == "legacy-api"
     # One worker: no child processes (DuckDB has a single writer).
@@ -114,7 +72,7 @@ def test_hardening(host):
         "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
         "ReadWritePaths": "/var/lib/radiology/legacy",
     }
-    got = {prop: _show(host, "legacy-api.service", prop) for prop in want}
+    got = {prop: show(host, "legacy-api.service", prop) for prop in want}
     assert got == want
 
 
@@ -127,14 +85,14 @@ def test_freeze_pauses_writes_and_unfreeze_resumes(host):
     frozen = host.run(CLI + " freeze --db %s --reason %s", DB, "molecule check")
     assert frozen.rc == 0, frozen.stderr
     try:
-        health = json.loads(_request(host, API + "/health")["body"])
+        health = json.loads(request(host, API + "/health")["body"])
         assert health["writes_frozen"] is True
-        post = _request(host, API + "/analysis/tasks", method="POST", body=b"{}")
+        post = request(host, API + "/analysis/tasks", method="POST", body="{}")
         assert post["status"] == 503, post
         assert "writes_frozen" in post["body"]
     finally:
         assert host.run(CLI + " unfreeze --db %s", DB).rc == 0
-    assert json.loads(_request(host, API + "/health")["body"])["writes_frozen"] is False
+    assert json.loads(request(host, API + "/health")["body"])["writes_frozen"] is False
 
 
 def test_installed_version_recorded(host):
@@ -144,9 +102,7 @@ def test_installed_version_recorded(host):
 
 
 def test_restart_under_load_refuses_no_connection(host):
-    out = host.run("python3 -c %s", LOAD % (API + "/health"))
-    assert out.rc == 0, out.stderr
-    tally = json.loads(out.stdout)
+    tally = restart_under_load(host, API + "/health", "legacy-api.service")
     assert tally["restart_rc"] == 0
     assert tally["errors"] == [], tally["errors"][:5]
     assert tally["ok"] > 50, tally

@@ -1,5 +1,7 @@
 """The role's promises, checked on the converged containers: an allowed client (app group)."""
 
+from radiology_testkit.hosts import psql
+
 testinfra_hosts = ["molecule-pg-app"]
 
 
@@ -7,14 +9,7 @@ DB = "molecule-pg-db"
 
 
 def _psql(host, password, sql, user="imaging", db="imaging"):
-    return host.run(
-        "PGPASSWORD=%s PGCONNECT_TIMEOUT=5 psql -h %s -U %s -d %s -XAtc %s",
-        password,
-        DB,
-        user,
-        db,
-        sql,
-    )
+    return psql(host, DB, password, sql, user=user, db=db)
 
 
 def _password(host):

@@ -2,13 +2,11 @@
 
 import json
 
+from radiology_testkit.hosts import request, show
+
 testinfra_hosts = ["molecule-python-service"]
 
 UNITS = ("legacy-api.socket", "legacy-api.service")
-
-
-def _show(host, unit, prop):
-    return host.check_output("systemctl show -p %s --value %s", prop, unit)
 
 
 def test_socket_and_service_active_and_enabled(host):
@@ -24,25 +22,20 @@ def test_socket_listens_on_the_configured_port_only(host):
 
 
 def test_service_answers_as_its_backend(host):
-    out = host.check_output(
-        "python3 -c %s",
-        "import json, urllib.request; r = urllib.request.urlopen('http://127.0.0.1:8100/api/v1/health', timeout=10); "
-        "print(json.dumps({'status': r.status, 'backend': r.headers.get('X-Backend'), 'body': json.load(r)}))",
-    )
-    got = json.loads(out)
+    got = request(host, "http://127.0.0.1:8100/api/v1/health")
     assert got["status"] == 200 and got["backend"] == "legacy"
-    assert got["body"]["examinations"] == 200
+    assert json.loads(got["body"])["examinations"] == 200
 
 
 def test_runs_as_the_service_user_with_hardening(host):
-    main_pid = _show(host, "legacy-api.service", "MainPID")
+    main_pid = show(host, "legacy-api.service", "MainPID")
     assert host.check_output("ps -o user= -p %s", main_pid).strip() == "skeleton"
     assert host.user("skeleton").shell == "/usr/sbin/nologin"
-    assert _show(host, "legacy-api.service", "ProtectSystem") == "strict"
-    assert _show(host, "legacy-api.service", "NoNewPrivileges") == "yes"
-    assert _show(host, "legacy-api.service", "ReadWritePaths") == "/var/lib/skeleton/data"
-    assert _show(host, "legacy-api.service", "WorkingDirectory") == "/var/lib/skeleton/data"
-    assert _show(host, "legacy-api.service", "SyslogIdentifier") == "legacy-api"
+    assert show(host, "legacy-api.service", "ProtectSystem") == "strict"
+    assert show(host, "legacy-api.service", "NoNewPrivileges") == "yes"
+    assert show(host, "legacy-api.service", "ReadWritePaths") == "/var/lib/skeleton/data"
+    assert show(host, "legacy-api.service", "WorkingDirectory") == "/var/lib/skeleton/data"
+    assert show(host, "legacy-api.service", "SyslogIdentifier") == "legacy-api"
 
 
 def test_environment_file_is_private_and_complete(host):
@@ -70,4 +63,4 @@ def test_installed_build_recorded_as_local_fact(host):
 def test_no_unit_left_failed(host):
     # The side effect broke the program (start limit spent) and the next converge started it again.
     for unit in UNITS:
-        assert _show(host, unit, "ActiveState") == "active", unit
+        assert show(host, unit, "ActiveState") == "active", unit
