@@ -58,6 +58,36 @@ def show(host: Any, unit: str, prop: str) -> str:
     return host.check_output("systemctl show -p %s --value %s", prop, unit)
 
 
+def serving(host: Any, name: str, port: int) -> list[str]:
+    """What is wrong with a socket-activated service <name>: its units running and enabled, its port listening."""
+    problems = []
+    for unit in (f"{name}.socket", f"{name}.service"):
+        service = host.service(unit)
+        problems += [f"{unit} is not running"] if not service.is_running else []
+        problems += [f"{unit} is not enabled"] if not service.is_enabled else []
+    if not host.socket(f"tcp://0.0.0.0:{port}").is_listening:
+        problems.append(f"nothing listens on 0.0.0.0:{port}")
+    return problems
+
+
+# What systemctl shows for the hardening every service unit of the project has (roles/python_service).
+HARDENING = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "CapabilityBoundingSet": "",
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "RestrictSUIDSGID": "yes",
+}
+
+
+def properties(host: Any, unit: str, names: Any) -> dict[str, str]:
+    """The named properties of a systemd unit, as systemctl shows them."""
+    return {name: show(host, unit, name) for name in names}
+
+
 def restart_under_load(host: Any, url: str, unit: str) -> dict[str, Any]:
     """Restart `unit` while eight clients ask `url`: {"ok", "errors", "restart_rc"}."""
     out = host.run("python3 -c %s %s %s", _RESTART_UNDER_LOAD, url, unit)
