@@ -159,7 +159,11 @@ async function main() {
     await page.getByTestId('filter-exam_status').selectOption(status);
     await page.getByTestId('studies-filters').getByRole('button', { name: 'Search' }).click();
     await page.waitForURL((u) => u.hash.includes(`exam_status=${status}`));
-    await page.locator(`[data-testid="page-studies"][data-state="ok"] [data-testid="studies-total"]`).waitFor();
+    // The page says which query the rows on screen answer (data-query): wait for the filtered answer, not for the
+    // unfiltered rows that stay on screen until the browser has handled the new URL.
+    await page
+      .locator(`[data-testid="page-studies"][data-state="ok"][data-query*="exam_status=${status}"] [data-testid="studies-total"]`)
+      .waitFor();
     const total = await intAttr(page.getByTestId('studies-total'), 'data-total');
     check(total > 0 && total <= shared.studiesTotal, `filtered total ${total} not within 1..${shared.studiesTotal}`);
     const statuses = await page.locator('[data-testid="studies-table"] tbody tr .status').allInnerTexts();

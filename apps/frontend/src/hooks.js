@@ -19,9 +19,19 @@ export function useRoute() {
 }
 
 /**
+ * The status to show for `key`: the loaded state's own status only when it answers this key. In the render
+ * where `key` changes (a new page, new filters) the effect that starts the next load has not run yet, and the
+ * data on hand still answers the previous key: that is loading, never "ok".
+ */
+export function statusFor(state, key) {
+  return state.key === key ? state.status : 'loading';
+}
+
+/**
  * Run `load` whenever `key` changes. Results of superseded loads are ignored (requests are not aborted:
  * an aborted request would show as a failed request to operators watching the browser).
- * The previous data stays visible while the next page loads.
+ * The previous data stays visible while the next page loads; `key` of the result says which query the data
+ * answers.
  */
 export function useResource(load, key) {
   const [state, setState] = useState({ status: 'loading', data: null, error: null, key: null });
@@ -39,7 +49,7 @@ export function useResource(load, key) {
     // `load` is a fresh closure each render; `key` says when its inputs changed.
   }, [key, generation]);
   const reload = useCallback(() => setGeneration((n) => n + 1), []);
-  return { ...state, reload };
+  return { ...state, status: statusFor(state, key), reload };
 }
 
 export function useTracker(tracker) {

@@ -13,7 +13,7 @@ export function ReportsPage({ route, api }) {
   const c = listControls(route, REPORT_FILTER_NAMES);
   const res = useResource(() => api.searchReports(c.params), c.key);
   return (
-    <div className="page" data-testid="page-reports" data-state={res.status}>
+    <div className="page" data-testid="page-reports" data-state={res.status} data-query={res.key ?? ''}>
       <h2>Reports</h2>
       <FilterForm
         fields={REPORT_FIELDS}

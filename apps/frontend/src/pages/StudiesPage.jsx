@@ -14,7 +14,7 @@ export function StudiesPage({ route, api }) {
   const c = listControls(route, STUDY_FILTER_NAMES);
   const res = useResource(() => api.searchStudies(c.params), c.key);
   return (
-    <div className="page" data-testid="page-studies" data-state={res.status}>
+    <div className="page" data-testid="page-studies" data-state={res.status} data-query={res.key ?? ''}>
       <h2>Examinations</h2>
       <FilterForm
         fields={STUDY_FIELDS}

@@ -27,7 +27,7 @@ export function TasksPage({ route, api, flash, setFlash }) {
   const c = listControls(route, ['task_type']);
   const list = useResource(() => api.listTasks(c.params), c.key);
   return (
-    <div className="page" data-testid="page-tasks" data-state={list.status}>
+    <div className="page" data-testid="page-tasks" data-state={list.status} data-query={list.key ?? ''}>
       <h2>Analysis tasks</h2>
       <Flash flash={flash} />
       <CreateTaskForm api={api} setFlash={setFlash} />
