@@ -24,6 +24,7 @@ CORS_ALLOW_METHODS = ("GET", "POST", "DELETE", "OPTIONS")
 CORS_EXPOSE_HEADERS = ("X-Backend", "X-Request-ID", "Retry-After")
 
 # Writes (POST/DELETE of analysis tasks) answer 503 writes_frozen while this file exists. Unset: never frozen.
+# Checked inside each write's transaction under the freeze advisory lock (studies/freeze.py, freeze_barrier).
 FREEZE_FILE = env.text("IMAGING_FREEZE_FILE")
 
 # Exact search totals are cached per data version for this many seconds (0: count on every request).

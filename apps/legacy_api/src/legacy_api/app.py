@@ -11,7 +11,8 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -27,9 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import BACKEND, __version__, admin, store
 from .database import open_existing
-from .freeze import is_frozen
+from .freeze import WritesFrozenError, WritesInFlightError, is_frozen
 from .openapi_docs import ADMIN_DOC, ENDPOINT_DOCS
-from .settings import Settings
+from .settings import SNAPSHOT_WAIT_ENV, Settings
 
 log = logging.getLogger("legacy_api")
 API = "/api/v1"
@@ -94,7 +95,12 @@ def _request_id(scope: Scope) -> str:
 
 
 class Service:
-    """The open database and what every route needs from it."""
+    """The open database and what every route needs from it.
+
+    Every write runs under `write_lock` (DuckDB has one writer; this process is it). User writes go through
+    `write_unless_frozen`, which looks at the freeze marker once it holds the lock; the admin snapshot takes
+    the same lock through `exclusive`, so it starts only after the writes in flight have finished.
+    """
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
         self.settings = settings
@@ -121,8 +127,34 @@ class Service:
             cur.close()
 
     def write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run `fn` as the one writer, frozen or not (the operator's tasks sync writes while frozen)."""
         with self.write_lock:
             return self.read(fn, *args)
+
+    def write_unless_frozen(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run `fn` as the one writer unless writes are frozen, checked while holding the lock: a write the
+        snapshot did not wait for is refused (WritesFrozenError) instead of committing after it."""
+        with self.write_lock:
+            if is_frozen(self.settings.db_path):
+                raise WritesFrozenError
+            return self.read(fn, *args)
+
+    @contextmanager
+    def exclusive(self, wait_seconds: float) -> Iterator[None]:
+        """Hold the write lock, waiting at most `wait_seconds` for the writes in flight (WritesInFlightError)."""
+        if not self.write_lock.acquire(timeout=wait_seconds):
+            raise WritesInFlightError(wait_seconds)
+        try:
+            yield
+        finally:
+            self.write_lock.release()
+
+    def snapshot(self, target: str) -> dict[str, Any]:
+        """The admin snapshot, under the write lock and only while frozen (see freeze.py)."""
+        with self.exclusive(self.settings.snapshot_wait_seconds):
+            if not is_frozen(self.settings.db_path):
+                raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
+            return admin.snapshot(self.con, target)
 
 
 def _not_ready() -> Response:
@@ -167,6 +199,11 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
         doc = ENDPOINT_DOCS[name]
         app.add_api_route(API + path, reads(parse, fn), methods=["GET"], name=name, **doc)
 
+    async def write(fn: Callable[..., Any], *args: Any) -> Any:
+        return await run_in_threadpool(service.write_unless_frozen, fn, *args)
+
+    # The first freeze check only answers a frozen write before its body is parsed (503 before 422, as the
+    # contract says); the one that guarantees nothing is written after a snapshot is write_unless_frozen's.
     @app.post(API + "/analysis/tasks", name="create_task", **ENDPOINT_DOCS["create_task"])
     async def create_task(request: Request) -> Response:
         if is_frozen(settings.db_path):
@@ -177,7 +214,10 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             return error_response(responses.validation_error(e.details))
         if not await run_in_threadpool(service.ready):
             return _not_ready()
-        return contract_response(201, await run_in_threadpool(service.write, store.create_task, body))
+        try:
+            return contract_response(201, await write(store.create_task, body))
+        except WritesFrozenError:
+            return frozen_response()
 
     @app.get(API + "/analysis/tasks/{task_id}", name="get_task", **ENDPOINT_DOCS["get_task"])
     async def get_task(task_id: str) -> Response:
@@ -192,7 +232,11 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             return frozen_response()
         if not await run_in_threadpool(service.ready):
             return _not_ready()
-        if await run_in_threadpool(service.write, store.delete_task, task_id):
+        try:
+            deleted = await write(store.delete_task, task_id)
+        except WritesFrozenError:
+            return frozen_response()
+        if deleted:
             return Response(status_code=204)
         return error_response(responses.not_found("analysis task"))
 
@@ -274,11 +318,14 @@ def _admin_routes(app: FastAPI, service: Service) -> None:
                 raise admin.AdminInvalid([ErrorDetail("path", "is required and must be a non-empty string")])
             if not is_frozen(settings.db_path):
                 raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
-            result = await run_in_threadpool(service.write, lambda cur: admin.snapshot(service.con, target))
+            result = await run_in_threadpool(service.snapshot, target)
         except admin.AdminInvalid as e:
             return error_response(responses.validation_error(e.details))
         except admin.AdminConflict as e:
             return _admin_error(409, "conflict", str(e))
+        except WritesInFlightError as e:
+            log.warning("snapshot to %s refused: %s", target, e)
+            return _admin_error(409, "conflict", f"{e} (the wait is {SNAPSHOT_WAIT_ENV}); retry the snapshot")
         log.info("snapshot written to %s: %s", result["path"], result)
         return contract_response(200, result)
 

@@ -176,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("serve: --fd serves an inherited socket; it does not go with --host or --port")
         if args.log_level not in LOG_LEVELS:  # a default from LEGACY_LOG_LEVEL is not checked by argparse
             parser.error(f"serve: log level {args.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
-    settings = Settings.from_env(getattr(args, "db", None))
+    try:
+        settings = Settings.from_env(getattr(args, "db", None))
+    except ValueError as e:
+        parser.error(str(e))
     if args.command == "generate":
         return _generate(args)
     if args.command == "import":

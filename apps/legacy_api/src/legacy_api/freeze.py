@@ -2,6 +2,12 @@
 
 A file (not process memory) so that the freeze survives restarts and the cutover tooling can set it
 with the CLI whether or not the service is running.
+
+The marker alone leaves a gap: a write that looked before the marker appeared could still commit after a
+snapshot. So the service looks at the marker again INSIDE its write lock (`Service.write_unless_frozen`
+raises WritesFrozenError, nothing written), and the admin snapshot takes that same lock, waiting at most
+`Settings.snapshot_wait_seconds` for writes in flight (WritesInFlightError otherwise). A write acknowledged
+before the snapshot is in it; any later write is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +21,18 @@ from pathlib import Path
 from radiology_contract.responses import format_datetime
 
 from .settings import freeze_marker
+
+
+class WritesFrozenError(Exception):
+    """A write found the freeze marker once it held the write lock; nothing was written (HTTP 503)."""
+
+
+class WritesInFlightError(Exception):
+    """The write lock stayed taken for the whole wait: writes were still in flight."""
+
+    def __init__(self, waited_seconds: float) -> None:
+        super().__init__(f"writes were still in flight after {waited_seconds:g} s; no snapshot was written")
+        self.waited_seconds = waited_seconds
 
 
 @dataclass(frozen=True)

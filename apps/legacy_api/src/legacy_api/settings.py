@@ -9,10 +9,25 @@ from pathlib import Path
 DEFAULT_DB = "medical_imaging.duckdb"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_SNAPSHOT_WAIT_SECONDS = 30.0
+SNAPSHOT_WAIT_ENV = "LEGACY_SNAPSHOT_WAIT_SECONDS"
 
 
 def _origins(raw: str | None) -> tuple[str, ...]:
     return tuple(o.strip() for o in (raw or "").split(",") if o.strip())
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"environment variable {name}={raw!r} must be a positive number of seconds")
+    return value
 
 
 @dataclass(frozen=True)
@@ -20,6 +35,8 @@ class Settings:
     db_path: Path
     cors_origins: tuple[str, ...] = ()
     admin_token: str | None = None  # admin endpoints are disabled (404) when unset
+    # How long the admin snapshot waits for writes in flight (the write lock) before refusing.
+    snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
 
     @property
     def freeze_path(self) -> Path:
@@ -32,6 +49,7 @@ class Settings:
             db_path=Path(db_path or os.environ.get("LEGACY_DB_PATH") or DEFAULT_DB),
             cors_origins=_origins(os.environ.get("LEGACY_CORS_ORIGINS")),
             admin_token=token,
+            snapshot_wait_seconds=_seconds(SNAPSHOT_WAIT_ENV, DEFAULT_SNAPSHOT_WAIT_SECONDS),
         )
 
 

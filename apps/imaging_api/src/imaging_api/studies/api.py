@@ -5,9 +5,7 @@ radiology_contract.responses.render(...).
 """
 
 import logging
-from pathlib import Path
 
-from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -16,6 +14,7 @@ from radiology_contract import analysis, fields, query, responses
 from imaging_api.http import contract_response, empty_response, json_response
 from imaging_api.middleware import BACKEND_NAME
 from imaging_api.studies import selectors, services
+from imaging_api.studies.freeze import WritesFrozenError, writes_frozen
 
 log = logging.getLogger("imaging_api.errors")
 
@@ -29,10 +28,6 @@ EMPTY_DATABASE = "The examination database is empty; import data before serving.
 def _params(request: HttpRequest) -> list[tuple[str, str]]:
     """Query pairs in arrival order; the contract parser keeps the last value of a repeated name."""
     return [(key, value) for key, values in request.GET.lists() for value in values]
-
-
-def _writes_frozen() -> bool:
-    return bool(settings.FREEZE_FILE) and Path(settings.FREEZE_FILE).exists()
 
 
 def _not_ready() -> HttpResponse:
@@ -87,9 +82,12 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return json_response({"data": {"total": total, **body}, "filters": stats_query.filters.as_dict()})
 
 
+# The first freeze check only answers a frozen write before its body is parsed (503 before 422, as the contract
+# says); the one that guarantees nothing is written after the freeze barrier is inside the write's transaction
+# (services -> freeze.write_transaction), under the freeze advisory lock.
 @api.post("/analysis/tasks")
 def create_task(request: HttpRequest) -> HttpResponse:
-    if _writes_frozen():
+    if writes_frozen():
         return _frozen_response()
     try:
         spec = query.parse_task_create(request.body)
@@ -97,7 +95,10 @@ def create_task(request: HttpRequest) -> HttpResponse:
         return contract_response(responses.validation_error(exc.details))
     if not selectors.ready():
         return _not_ready()
-    row = services.create_task(spec)
+    try:
+        row = services.create_task(spec)
+    except WritesFrozenError:
+        return _frozen_response()
     return json_response(responses.task_record(fields.ANALYSIS_TASK_FIELDS, row), status=201)
 
 
@@ -126,11 +127,15 @@ def get_task(request: HttpRequest, task_id: str) -> HttpResponse:
 
 @api.delete("/analysis/tasks/{task_id}")
 def delete_task(request: HttpRequest, task_id: str) -> HttpResponse:
-    if _writes_frozen():
+    if writes_frozen():
         return _frozen_response()
     if not selectors.ready():
         return _not_ready()
-    if not services.delete_task(task_id):
+    try:
+        deleted = services.delete_task(task_id)
+    except WritesFrozenError:
+        return _frozen_response()
+    if not deleted:
         return contract_response(responses.not_found(TASK))
     return empty_response(204)
 
@@ -149,7 +154,7 @@ def health(request: HttpRequest) -> HttpResponse:
             "status": "ok",
             "backend": BACKEND_NAME,
             **counts,
-            "writes_frozen": _writes_frozen(),
+            "writes_frozen": writes_frozen(),
         }
     )
 

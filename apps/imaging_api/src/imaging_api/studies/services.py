@@ -1,13 +1,17 @@
-"""Writes: analysis tasks (create, tombstone) and the workbook import."""
+"""Writes: analysis tasks (create, tombstone) and the workbook import.
+
+Task writes run in freeze.write_transaction(): they raise freeze.WritesFrozenError (nothing written) when the
+write freeze is on, checked under the freeze lock so the freeze barrier waits for the writes in flight.
+"""
 
 import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import transaction
 from radiology_contract import analysis, query, responses, tables
 
 from imaging_api.studies import selectors
+from imaging_api.studies.freeze import write_transaction
 from imaging_api.studies.models import AnalysisTask
 
 
@@ -23,20 +27,21 @@ def json_text(value: Any) -> str:
 
 def create_task(spec: query.TaskCreate) -> tuple[Any, ...]:
     """Compute the task synchronously and store it completed; return its stored row (contract order)."""
-    pairs = selectors.grouped_counts(spec.filters, analysis.TASK_GROUPING[spec.task_type])
-    created = now()
-    row = {
-        "task_id": str(uuid.uuid4()),
-        "name": spec.name,
-        "task_type": spec.task_type,
-        "filters": json_text(spec.filters.as_dict()),
-        "status": "completed",
-        "result": json_text(analysis.task_result(spec.task_type, pairs)),
-        "created_at": created,
-        "completed_at": created,
-        "deleted_at": None,
-    }
-    AnalysisTask.objects.create(**row)
+    with write_transaction():
+        pairs = selectors.grouped_counts(spec.filters, analysis.TASK_GROUPING[spec.task_type])
+        created = now()
+        row = {
+            "task_id": str(uuid.uuid4()),
+            "name": spec.name,
+            "task_type": spec.task_type,
+            "filters": json_text(spec.filters.as_dict()),
+            "status": "completed",
+            "result": json_text(analysis.task_result(spec.task_type, pairs)),
+            "created_at": created,
+            "completed_at": created,
+            "deleted_at": None,
+        }
+        AnalysisTask.objects.create(**row)
     return tuple(row[name] for name in tables.ANALYSIS_TASKS.columns)
 
 
@@ -44,6 +49,6 @@ def delete_task(task_id: str) -> bool:
     """Tombstone a live task (the row is kept with deleted_at set). False if unknown or already deleted."""
     if not selectors.is_uuid(task_id):
         return False
-    with transaction.atomic():
+    with write_transaction():
         updated = AnalysisTask.objects.filter(task_id=task_id, deleted_at__isnull=True).update(deleted_at=now())
     return updated == 1
