@@ -123,7 +123,8 @@ def full_run(legacy: Legacy, tmp_path_factory) -> dict:
 
 def test_report_json_has_every_piece(full_run):
     report = json.loads(full_run["paths"]["report.json"].read_text())
-    assert report["missing"] == [] and report["problems"] == []
+    assert report["missing"] == ["run.json", "state-end.json", "verify-rollback.json", "watch-rollback.json"]
+    assert report["problems"] == []
     durations = {p["phase"]: p["duration_s"] for p in report["phases"]}
     assert durations["migrate"] == pytest.approx(1.5, abs=0.01) and durations["switch"] == pytest.approx(0.2, abs=0.01)
     assert [p["hosts"] for p in report["phases"]][1:3] == [["legacy1"], ["db1"]]
@@ -139,7 +140,9 @@ def test_report_json_has_every_piece(full_run):
     final = report["final_state"]
     assert final["verdict"] == "failed" and final["failed_phases"] == ["watch"]
     assert final["failed_gates"] == ["api-diff.json"] and final["rolled_back"] is True
-    assert final["serving_backend"] == "legacy"
+    # no state-end.json: where users are is not guessed from the load or the watch
+    assert final["serving_backend"] is None and final["users"]["text"].startswith("not read at the end of the run")
+    assert final["failed_requests"] == load["failed"] and final["requests_under_load"] == load["requests"]
 
 
 def test_report_md_names_phases_gates_and_load_figures(full_run):
@@ -193,19 +196,39 @@ def test_report_of_a_folder_with_missing_pieces(tmp_path, capsys):
     assert main(["report", "--run-dir", str(tmp_path)]) == 0
     assert main(["report", "--run-dir", str(tmp_path), "--strict"]) == 1
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["missing"] == ["verify.json", "api-diff.json", "load/summary.json", "watch.json"]
+    assert report["missing"] == [
+        "run.json",
+        "state-end.json",
+        "verify.json",
+        "api-diff.json",
+        "load/summary.json",
+        "watch.json",
+    ]
     assert report["loads"][0]["requests"] == 2 and report["loads"][0]["failed"] == 1
     assert report["final_state"]["unfinished_phases"] == ["freeze"]
     assert "load/: summary.json missing" in report["problems"][0]
     for name in ("report.md", "report.html"):
         assert "not found" in (tmp_path / name).read_text()
-    assert "missing: verify.json" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "missing: run.json, state-end.json, verify.json" in out
+    assert "serving backend: not read at the end of the run — run `make status`" in out
 
 
 def test_report_of_an_empty_folder_and_a_missing_one(tmp_path, capsys):
     paths = build_report(tmp_path)
     report = json.loads(paths["report.json"].read_text())
-    assert report["phases"] == [] and len(report["missing"]) == 5 and report["total_seconds"] is None
+    assert report["phases"] == [] and len(report["missing"]) == 7 and report["total_seconds"] is None
     assert "no load data" in paths["report.html"].read_text()
+    md = paths["report.md"].read_text()
+    for text in (
+        "total time not measured (no timestamps in the run folder)",
+        "failed requests under load: not measured (no load results in this run folder)",
+        "Write freeze for users: not measured (no phases.json)",
+        "Run: not recorded (no run.json)",
+        "**Verdict: UNKNOWN (no phases.json: what the run did was not recorded)**",
+        "Rolled back: not known (no phase record)",
+    ):
+        assert text in md, text
+    assert report["final_state"]["verdict"] == "unknown"
     assert main(["report", "--run-dir", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -136,7 +136,7 @@ def _report(args: argparse.Namespace) -> int:
     report = collect(args.run_dir)
     final = report["final_state"]
     print(
-        f"run {args.run_dir}: {final['verdict']}; serving {final['serving_backend'] or 'unknown'}; "
+        f"run {args.run_dir}: {final['verdict']}; serving backend: {final['users']['text']}; "
         f"{len(report['phases'])} phases, {len(report['gates'])} gate outputs, {len(report['loads'])} loads, "
         f"{len(report['watches'])} watches; missing: {', '.join(report['missing']) or 'nothing'}"
     )

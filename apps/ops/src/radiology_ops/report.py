@@ -11,13 +11,33 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .report_final import final_state
+from .report_headline import headline
 from .report_html import render_html
 from .report_md import render_markdown
-from .rundir import SWITCH_WORDS, phase_rows, read_gates, read_loads, read_watches
+from .report_run import RUN_JSON, STATE_END_JSON, read_run, read_state_end
+from .rundir import SWITCH_WORDS, phase_rows, read_gates, read_loads, read_task_checks, read_watches
 
-EXPECTED = ("phases.json", "verify.json", "api-diff.json", "load/summary.json", "watch.json")
 REPORT_FILES = ("report.json", "report.md", "report.html")
-REAL_BACKENDS = ("legacy", "imaging")
+
+
+def expected_files(final: dict[str, Any], run: dict[str, Any] | None) -> list[str]:
+    """The files this kind of run leaves in its folder when it runs to its end."""
+    names = ["phases.json", RUN_JSON, STATE_END_JSON]
+    if final["playbook"] != "rollback":
+        names += ["verify.json", "api-diff.json"]
+    if final["playbook"] == "rollback" or final["rolled_back"]:
+        names.append("verify-rollback.json")
+    if run is None:
+        names.append("load/summary.json")  # whether a load ran is unknown: say so when none is there
+    elif run.get("load"):
+        names.append(f"{run['load']['folder']}/summary.json")
+    if not final["dry_run"]:
+        if final["playbook"] != "rollback":
+            names.append("watch.json")
+        if final["playbook"] == "rollback" or final["rolled_back"]:
+            names.append("watch-rollback.json")
+    return names
 
 
 def _series(loads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -32,47 +52,6 @@ def _series(loads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(points, key=lambda p: p["epoch"])
 
 
-def _final_state(
-    phases: list[dict[str, Any]],
-    gates: list[dict[str, Any]],
-    loads: list[dict[str, Any]],
-    watches: list[dict[str, Any]],
-    series: list[dict[str, Any]],
-) -> dict[str, Any]:
-    steps = [p for p in phases if not p["is_playbook"]]
-    failed_phases = [p["phase"] for p in phases if p["status"] == "failed"]
-    unfinished = [p["phase"] for p in phases if p["ended"] is None]
-    failed_gates = [g["file"] for g in gates if g["ok"] is False]
-    failed_requests = sum(int(load.get("failed") or 0) for load in loads)
-    failed_watches = [w["file"] for w in watches if w.get("ok") is False]
-    backend = None
-    for point in reversed(series):
-        mix = {b: n for b, n in (point.get("backends") or {}).items() if b in REAL_BACKENDS}
-        if mix:
-            backend = max(mix, key=lambda b: mix[b])
-            break
-    if watches and watches[-1].get("ok"):
-        backend = watches[-1].get("expect_backend") or backend
-    # A rollback happened when one of its phases did work beyond reading the state (rollback.yml's plays also
-    # run, as no-ops, after every successful cutover).
-    rolled_back = any(
-        "rollback" in p["phase"].lower() and "preflight" not in p["phase"].lower() and p["status"] != "skipped"
-        for p in steps
-    )
-    ok = not (failed_phases or unfinished or failed_gates or failed_requests or failed_watches)
-    return {
-        "verdict": "success" if ok else "failed",
-        "serving_backend": backend,
-        "rolled_back": rolled_back,
-        "last_phase": ({"phase": steps[-1]["phase"], "status": steps[-1]["status"]} if steps else None),
-        "failed_phases": failed_phases,
-        "unfinished_phases": unfinished,
-        "failed_gates": failed_gates,
-        "failed_requests": failed_requests,
-        "failed_watches": failed_watches,
-    }
-
-
 def collect(run_dir: Path) -> dict[str, Any]:
     """Everything the report shows, as one JSON-ready document."""
     problems: list[str] = []
@@ -80,6 +59,9 @@ def collect(run_dir: Path) -> dict[str, Any]:
     gates = read_gates(run_dir, problems)
     loads = read_loads(run_dir, problems)
     watches = read_watches(run_dir, problems)
+    task_checks = read_task_checks(run_dir, problems)
+    run = read_run(run_dir, problems)
+    state = read_state_end(run_dir, problems)
     series = _series(loads)
     starts = [p["started_epoch"] for p in phases if p["started_epoch"] is not None] + [s["epoch"] for s in series]
     origin = min(starts) if starts else None
@@ -96,18 +78,24 @@ def collect(run_dir: Path) -> dict[str, Any]:
         if origin is not None and p["started_epoch"] is not None and not p["is_playbook"] and p["status"] != "skipped"
     ]
     ends = [p["ended_epoch"] for p in phases if p["ended_epoch"] is not None] + [s["epoch"] + 1 for s in series]
+    final = final_state(phases, gates, loads, watches, task_checks=task_checks, run=run, state=state)
+    total_seconds = round(max(ends) - origin, 3) if ends and origin is not None else None
     return {
         "run_dir": str(run_dir.resolve()),
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "origin_epoch": origin,
-        "total_seconds": round(max(ends) - origin, 3) if ends and origin is not None else None,
-        "missing": [name for name in EXPECTED if not (run_dir / name).exists()],
+        "total_seconds": total_seconds,
+        "missing": [name for name in expected_files(final, run) if not (run_dir / name).exists()],
         "problems": problems,
-        "final_state": _final_state(phases, gates, loads, watches, series),
+        "headline": headline(final, run, total_seconds),
+        "final_state": final,
+        "run": run,
+        "state_end": state,
         "phases": phases,
         "gates": gates,
         "loads": [{k: v for k, v in load.items() if k != "timeline"} for load in loads],
         "watches": watches,
+        "task_checks": task_checks,
         "series": series,
         "markers": markers,
     }

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
-from .fmt import compact, flag, number, percent, seconds
+from .fmt import NOT_MEASURED, compact, flag, number, seconds
 from .report_svg import render_plot
+from .report_text import (
+    end_state_lines,
+    failures_note,
+    load_lines,
+    load_note,
+    task_check_line,
+    verify_findings,
+    watch_line,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1080px;color:#1f2937;
@@ -20,7 +30,12 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{background:#15803d}.failed{background:#b91c1c}.other{background:#6b7280}
 .detail{font-family:ui-monospace,monospace;font-size:.75rem;color:#374151;word-break:break-all}
 .muted{color:#6b7280}ul{margin:4px 0}
+.headline li{margin:3px 0}.next{background:#fef2f2;border-left:4px solid #b91c1c;padding:6px 10px;list-style:none}
+.dry{background:#fefce8;border-left:4px solid #ca8a04;padding:6px 10px;list-style:none;font-weight:600}
+code{font-family:ui-monospace,monospace;background:#f3f4f6;padding:0 3px;border-radius:3px}
 """
+DRY_RUN_PREFIX = "DRY RUN"
+NOW_PREFIX = "Users now:"
 
 
 def _badge(status: str) -> str:
@@ -32,6 +47,15 @@ def _badge(status: str) -> str:
         else "other"
     )
     return f'<span class="badge {cls}">{escape(status)}</span>'
+
+
+def text(line: str) -> str:
+    """A plain text line as HTML: escaped, with `code` in backticks shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(line))
+
+
+def _lines(lines: list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>" if lines else ""
 
 
 def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] = frozenset()) -> str:
@@ -50,9 +74,9 @@ def _phases(report: dict[str, Any]) -> str:
         [
             escape(p["phase"]),
             escape(", ".join(p["hosts"]) or "–"),
-            escape(p["started"] or "–"),
+            escape(p["started"] or "not recorded"),
             escape(p["ended"] or "(not ended)"),
-            seconds(p["duration_s"]),
+            seconds(p["duration_s"], "not ended" if p["ended"] is None else "not recorded"),
             _badge(p["status"]),
             f'<span class="detail">{escape(compact(p["detail"]))}</span>'
             + "".join(
@@ -79,14 +103,15 @@ def _gate(gate: dict[str, Any]) -> str:
         rows = []
         for t in sorted(set(source) | set(target) | set(sums)):
             agg = (sums.get(t) or {}).get("aggregate") or {}
+            unread = agg.get("mode") or ("not computed" if t in sums else "not reached")
             rows.append(
                 [
                     escape(t),
-                    number(source.get(t)),
-                    number(target.get(t)),
+                    number(source.get(t), "not read"),
+                    number(target.get(t), "not read"),
                     _badge(flag((sums.get(t) or {}).get("ok"))) if t in sums else "not reached",
-                    f'<span class="detail">{escape(str(agg.get("snapshot", "–")))}</span>',
-                    f'<span class="detail">{escape(str(agg.get("postgres", "–")))}</span>',
+                    f'<span class="detail">{escape(str(agg.get("snapshot", unread)))}</span>',
+                    f'<span class="detail">{escape(str(agg.get("postgres", unread)))}</span>',
                 ]
             )
         if rows:
@@ -95,16 +120,20 @@ def _gate(gate: dict[str, Any]) -> str:
                 rows,
                 frozenset({1, 2}),
             )
+        html += _lines(verify_findings(s))
+        unmeasured = "not measured (the verify stopped at a failing gate)" if gate["ok"] is False else NOT_MEASURED
         html += (
-            f"<p>Rows verified {number(s.get('rows_verified'))} in {seconds(s.get('seconds'))}; gates: "
-            + escape(", ".join(f"{g['gate']} {flag(g['ok'])}" for g in s.get("gates", [])))
+            f"<p>Rows verified: {number(s.get('rows_verified'), unmeasured)}; time: "
+            f"{seconds(s.get('seconds'), NOT_MEASURED)}; gates: "
+            + escape(", ".join(f"{g['gate']} {flag(g['ok'])}" for g in s.get("gates", [])) or "none reached")
             + "</p>"
         )
     else:
+        listed = f" ({len(s.get('differences') or [])} listed)" if (s.get("difference_count") or 0) > 10 else ""
         html += (
-            f"<p>{number(s.get('requests'))} requests, {number(s.get('write_steps'))} write steps, "
-            f"<b>{number(s.get('difference_count'))} difference(s)</b>; legacy status codes "
-            f"{escape(compact(s.get('legacy_status_counts')))}</p>"
+            f"<p>{number(s.get('requests'), NOT_MEASURED)} requests, {number(s.get('write_steps'), NOT_MEASURED)} "
+            f"write steps, <b>{number(s.get('difference_count'), 'an unknown number of')} difference(s)</b>{listed}; "
+            f"legacy status codes {escape(compact(s.get('legacy_status_counts')) or NOT_MEASURED)}</p>"
         )
         diffs = s.get("differences") or []
         if diffs:
@@ -121,25 +150,8 @@ def _gate(gate: dict[str, Any]) -> str:
 
 
 def _load(load: dict[str, Any]) -> str:
-    lat = load.get("latency_ms") or {}
     html = f"<h3>{escape(load['name'])}{'' if load.get('complete') else ' (incomplete: from requests.csv)'}</h3>"
-    html += _table(
-        ["requests", "ok", "frozen (by design)", "failed", "error rate", "requests/s", "p50 ms", "p95 ms", "p99 ms"],
-        [
-            [
-                number(load.get("requests")),
-                number(load.get("ok")),
-                number(load.get("frozen")),
-                f"<b>{number(load.get('failed'))}</b>",
-                percent(load.get("error_rate")),
-                number(load.get("rps")),
-                number(lat.get("p50")),
-                number(lat.get("p95")),
-                number(lat.get("p99")),
-            ]
-        ],
-        frozenset(range(9)),
-    )
+    html += _lines(load_lines(load))
     per_backend = load.get("per_backend") or {}
     if per_backend:
         html += _table(
@@ -151,21 +163,16 @@ def _load(load: dict[str, Any]) -> str:
                     number(f.get("ok")),
                     number(f.get("frozen")),
                     number(f.get("failed")),
-                    number(f.get("p50")),
-                    number(f.get("p99")),
+                    number(f.get("p50"), NOT_MEASURED),
+                    number(f.get("p99"), NOT_MEASURED),
                 ]
                 for b, f in per_backend.items()
             ],
             frozenset(range(1, 7)),
         )
-    if load.get("tasks"):
-        t = load["tasks"]
-        html += (
-            f"<p>Analysis tasks: created {t['created']}, deleted {t['deleted']}, live {t['live']}; by backend "
-            f"{escape(compact(t['by_backend']))}</p>"
-        )
     failures = (load.get("failures") or [])[:10]
     if failures:
+        html += f"<p>{escape(failures_note(load, len(failures)))}</p>" if failures_note(load, len(failures)) else ""
         html += (
             "<ul>"
             + "".join(
@@ -179,13 +186,7 @@ def _load(load: dict[str, Any]) -> str:
 
 
 def _watch(w: dict[str, Any]) -> str:
-    lat = w.get("latency_ms") or {}
-    html = (
-        f"<p>{escape(w['file'])} {_badge(flag(w.get('ok')))} expecting {escape(str(w.get('expect_backend')))}: "
-        f"{w.get('polls')} polls, {w.get('requests')} requests, {w.get('failed_requests')} failed, backends "
-        f"{escape(compact(w.get('backends_seen')))}, p99 {number(lat.get('p99'))} ms over "
-        f"{seconds(w.get('duration_s'))}</p>"
-    )
+    html = f"<p>{_badge(flag(w.get('ok')))} {escape(watch_line(w))}</p>"
     if w.get("reason"):
         html += f"<p>Reason: {escape(str(w['reason']))}</p>"
     f = w.get("first_failure")
@@ -197,36 +198,53 @@ def _watch(w: dict[str, Any]) -> str:
     return html
 
 
+def _headline(report: dict[str, Any]) -> str:
+    first, *rest = report["headline"]
+    classes = {NOW_PREFIX: ' class="next"', DRY_RUN_PREFIX: ' class="dry"'}
+    items = []
+    for line in rest:
+        cls = next((c for prefix, c in classes.items() if line.startswith(prefix)), "")
+        items.append(f"<li{cls}>{text(line)}</li>")
+    verdict = report["final_state"]["verdict"]
+    return f"<p>{_badge(verdict)} <b>{escape(first)}</b></p><ul class=headline>{''.join(items)}</ul>"
+
+
 def render_html(report: dict[str, Any]) -> str:
     final = report["final_state"]
     name = report["run_dir"].rsplit("/", 1)[-1]
+    kind = "Rollback" if final["playbook"] == "rollback" else "Cutover"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Cutover report {escape(name)}</title><style>{CSS}</style></head><body>",
-        f"<h1>Cutover report: {escape(name)}</h1>",
-        f"<p>{_badge(final['verdict'])} serving backend: <b>{escape(str(final['serving_backend'] or 'unknown'))}</b>"
-        f" · rolled back: {'yes' if final['rolled_back'] else 'no'} · total time {seconds(report['total_seconds'])}"
-        f" · failed requests under load: <b>{final['failed_requests']}</b></p>",
+        f"<title>{kind} report {escape(name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{kind} report: {escape(name)}</h1>",
+        _headline(report),
     ]
     problems = [
-        f"{label}: {', '.join(final[key])}"
+        f"{label}: {'; '.join(final[key])}"
         for key, label in (
             ("failed_phases", "Failed phases"),
             ("unfinished_phases", "Unfinished phases"),
             ("failed_gates", "Failed gates"),
             ("failed_watches", "Failed watches"),
+            ("failed_task_checks", "Failed task checks"),
+            ("failed_task_checks", "Failed task checks"),
+            ("state_problems", "End state"),
         )
         if final[key]
     ]
     parts += [f"<p><b>{escape(p)}</b></p>" for p in problems]
+    parts += ["<h2>State at the end of the run</h2>", _lines(end_state_lines(report))]
     parts += ["<h2>Latency and errors through the run</h2>", render_plot(report["series"], report["markers"])]
     parts += ["<h2>Phases</h2>", _phases(report), "<h2>Migration gates</h2>"]
     parts += [_gate(g) for g in report["gates"]] or ['<p class="muted">No verify.json or api-diff.json.</p>']
-    parts += ["<h2>Load during the run</h2>"]
+    parts += ["<h2>Load during the run</h2>", f"<p>{escape(load_note(report))}</p>"]
+    parts += [_lines([task_check_line(c) for c in report["task_checks"]])]
     parts += [_load(x) for x in report["loads"]] or ['<p class="muted">No load results.</p>']
     parts += ["<h2>Post-switch watch</h2>"]
-    parts += [_watch(w) for w in report["watches"]] or ['<p class="muted">No watch.json.</p>']
+    parts += [_watch(w) for w in report["watches"]] or [
+        '<p class="muted">No watch*.json: the service after the switch was not watched.</p>'
+    ]
     missing = [f"{n} not found" for n in report["missing"]] + report["problems"]
     if missing:
         parts += ["<h2>Missing pieces</h2><ul>", *[f"<li>{escape(m)}</li>" for m in missing], "</ul>"]

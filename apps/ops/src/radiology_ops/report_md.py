@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .fmt import compact, flag, md_cell, number, percent, seconds
+from .fmt import NOT_MEASURED, compact, flag, md_cell, number, seconds
+from .report_text import (
+    end_state_lines,
+    failures_note,
+    load_lines,
+    load_note,
+    task_check_line,
+    verify_findings,
+    watch_line,
+)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -21,9 +30,9 @@ def _phases(report: dict[str, Any]) -> list[str]:
         [
             p["phase"],
             ", ".join(p["hosts"]) or "–",
-            p["started"] or "–",
+            p["started"] or "not recorded",
             p["ended"] or "(not ended)",
-            seconds(p["duration_s"]),
+            seconds(p["duration_s"], "not ended" if p["ended"] is None else "not recorded"),
             p["status"],
             compact(p["detail"]),
         ]
@@ -49,12 +58,13 @@ def _verify(gate: dict[str, Any]) -> list[str]:
         rows = []
         for t in tables:
             agg = (checksums.get(t) or {}).get("aggregate") or {}
-            agg_source, agg_target = agg.get("snapshot", "–"), agg.get("postgres", "–")
+            unread = agg.get("mode") or ("not computed" if t in checksums else "not reached")
+            agg_source, agg_target = agg.get("snapshot", unread), agg.get("postgres", unread)
             rows.append(
                 [
                     t,
-                    number(source.get(t)),
-                    number(target.get(t)),
+                    number(source.get(t), "not read"),
+                    number(target.get(t), "not read"),
                     flag((checksums.get(t) or {}).get("ok")) if t in checksums else "not reached",
                     str(agg_source),
                     str(agg_target),
@@ -63,20 +73,25 @@ def _verify(gate: dict[str, Any]) -> list[str]:
         lines += _table(
             ["table", "rows (source)", "rows (target)", "checksums", "checksum (source)", "checksum (target)"], rows
         )
+    lines += [f"- {line}" for line in verify_findings(summary)]
+    if lines and lines[-1].startswith("- "):
+        lines.append("")
     gates = ", ".join(f"{g['gate']} {flag(g['ok'])}" for g in summary.get("gates", []))
+    unmeasured = "not measured (the verify stopped at a failing gate)" if gate["ok"] is False else NOT_MEASURED
     lines.append(
-        f"Gates: {gates or '–'}; rows verified {number(summary.get('rows_verified'))} "
-        f"in {seconds(summary.get('seconds'))}."
+        f"Gates: {gates or 'none reached'}; rows verified: {number(summary.get('rows_verified'), unmeasured)}; "
+        f"time: {seconds(summary.get('seconds'), NOT_MEASURED)}."
     )
     return [*lines, ""]
 
 
 def _api_diff(gate: dict[str, Any]) -> list[str]:
     s = gate.get("summary") or {}
+    listed = f" ({len(s.get('differences') or [])} listed)" if (s.get("difference_count") or 0) > 10 else ""
     lines = [
-        f"{number(s.get('requests'))} requests, {number(s.get('write_steps'))} write steps, "
-        f"{number(s.get('difference_count'))} difference(s); legacy status codes "
-        f"{compact(s.get('legacy_status_counts'))}."
+        f"{number(s.get('requests'), NOT_MEASURED)} requests, {number(s.get('write_steps'), NOT_MEASURED)} write "
+        f"steps, {number(s.get('difference_count'), 'an unknown number of')} difference(s){listed}; legacy status "
+        f"codes {compact(s.get('legacy_status_counts')) or NOT_MEASURED}."
     ]
     lines += [
         f"- DIFF {d.get('request')} {d.get('path')} ({d.get('kind')}): legacy={d.get('legacy')!r} new={d.get('new')!r}"
@@ -98,30 +113,14 @@ def _gates(report: dict[str, Any]) -> list[str]:
 
 
 def _loads(report: dict[str, Any]) -> list[str]:
-    lines = ["## Load during the run", ""]
+    lines = ["## Load during the run", "", load_note(report), ""]
+    lines += [f"- {task_check_line(c)}" for c in report["task_checks"]]
+    lines += [""] if report["task_checks"] else []
     if not report["loads"]:
-        return [*lines, "No load results (load/summary.json) in the run folder.", ""]
+        return [*lines, "No load results (load*/summary.json or requests.csv) in the run folder.", ""]
     for load in report["loads"]:
-        lat = load.get("latency_ms") or {}
-        lines += [
-            f"### {load['name']}{'' if load.get('complete') else ' (incomplete: from requests.csv)'}",
-            "",
-            f"- requests {number(load.get('requests'))}: ok {number(load.get('ok'))}, frozen "
-            f"{number(load.get('frozen'))} (writes paused by design), **failed {number(load.get('failed'))}** "
-            f"(error rate {percent(load.get('error_rate'))})",
-            f"- throughput {number(load.get('rps'))} requests/s over {seconds(load.get('duration_s'))}, "
-            f"latency p50 {number(lat.get('p50'))} ms, p95 {number(lat.get('p95'))} ms, "
-            f"p99 {number(lat.get('p99'))} ms",
-        ]
-        if load.get("config"):
-            c = load["config"]
-            lines.append(f"- {c.get('users')} users, write ratio {c.get('write_ratio')}, target {c.get('web')}")
-        if load.get("tasks"):
-            t = load["tasks"]
-            lines.append(
-                f"- analysis tasks: created {t['created']}, deleted {t['deleted']}, live {t['live']}; "
-                f"by backend {compact(t['by_backend'])}"
-            )
+        lines += [f"### {load['name']}{'' if load.get('complete') else ' (incomplete: from requests.csv)'}", ""]
+        lines += [f"- {line}" for line in load_lines(load)]
         per_backend = load.get("per_backend") or {}
         if per_backend:
             lines.append("")
@@ -134,15 +133,18 @@ def _loads(report: dict[str, Any]) -> list[str]:
                         number(f.get("ok")),
                         number(f.get("frozen")),
                         number(f.get("failed")),
-                        number(f.get("p50")),
-                        number(f.get("p99")),
+                        number(f.get("p50"), NOT_MEASURED),
+                        number(f.get("p99"), NOT_MEASURED),
                     ]
                     for b, f in per_backend.items()
                 ],
             )
+        failures = (load.get("failures") or [])[:10]
+        if failures_note(load, len(failures)):
+            lines.append(failures_note(load, len(failures)))
         lines += [
             f"- FAILED at {f.get('t')}s {f.get('method')} {f.get('url')} → {f.get('status')}: {f.get('reason')}"
-            for f in (load.get("failures") or [])[:10]
+            for f in failures
         ]
         lines.append("")
     return lines
@@ -151,15 +153,9 @@ def _loads(report: dict[str, Any]) -> list[str]:
 def _watches(report: dict[str, Any]) -> list[str]:
     lines = ["## Post-switch watch", ""]
     if not report["watches"]:
-        return [*lines, "No watch.json in the run folder.", ""]
+        return [*lines, "No watch*.json in the run folder: the service after the switch was not watched.", ""]
     for w in report["watches"]:
-        lat = w.get("latency_ms") or {}
-        lines.append(
-            f"- {w['file']}: **{flag(w.get('ok'))}** expecting {w.get('expect_backend')}: {w.get('polls')} "
-            f"polls, {w.get('requests')} requests, {w.get('failed_requests')} failed, backends "
-            f"{compact(w.get('backends_seen'))}, p99 {number(lat.get('p99'))} ms over "
-            f"{seconds(w.get('duration_s'))}"
-        )
+        lines.append(f"- {watch_line(w)}")
         if w.get("reason"):
             lines.append(f"  - reason: {w['reason']}")
         if w.get("first_failure"):
@@ -171,16 +167,16 @@ def _watches(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _end_state(report: dict[str, Any]) -> list[str]:
+    return ["## State at the end of the run", "", *[f"- {line}" for line in end_state_lines(report)], ""]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     final = report["final_state"]
-    lines = [
-        f"# Cutover report: {report['run_dir'].rsplit('/', 1)[-1]}",
-        "",
-        f"**Verdict: {final['verdict'].upper()}** — serving backend: {final['serving_backend'] or 'unknown'}; "
-        f"rolled back: {'yes' if final['rolled_back'] else 'no'}; total time {seconds(report['total_seconds'])}; "
-        f"failed requests under load: {final['failed_requests']}.",
-        "",
-    ]
+    kind = "Rollback" if final["playbook"] == "rollback" else "Cutover"
+    first, *rest = report["headline"]
+    lines = [f"# {kind} report: {report['run_dir'].rsplit('/', 1)[-1]}", "", f"**{first}**", ""]
+    lines += [f"- {line}" for line in rest] + [""]
     if final["last_phase"]:
         lines += [f"Last phase: {final['last_phase']['phase']} ({final['last_phase']['status']}).", ""]
     for key, label in (
@@ -188,10 +184,12 @@ def render_markdown(report: dict[str, Any]) -> str:
         ("unfinished_phases", "Unfinished phases"),
         ("failed_gates", "Failed gates"),
         ("failed_watches", "Failed watches"),
+        ("failed_task_checks", "Failed task checks"),
+        ("state_problems", "End state"),
     ):
         if final[key]:
-            lines += [f"{label}: {', '.join(final[key])}.", ""]
-    lines += _phases(report) + _gates(report) + _loads(report) + _watches(report)
+            lines += [f"{label}: {'; '.join(final[key])}.", ""]
+    lines += _end_state(report) + _phases(report) + _gates(report) + _loads(report) + _watches(report)
     if report["missing"] or report["problems"]:
         lines += ["## Missing pieces", ""]
         lines += [f"- {name} not found" for name in report["missing"]]

@@ -7,6 +7,12 @@ Layout of a run folder (every piece may be missing; the report says which):
     api-diff*.json         `radiology-migrate api-diff --json` outputs
     load*/summary.json     `radiology-ops load` results (+ requests.csv, tasks.json), e.g. load/, load-rollback/
     watch*.json            `radiology-ops watch --json` results
+    tasks-check*.json      whether every task written under load is on the serving backend (molecule's
+                           check_tasks.py: live_checked, deleted_checked, missing[_count], resurrected[_count], ok)
+    run.json               who ran what: playbook, run id, operator, change, dry run, releases, backup, load
+    state-end.json         where the users were when the run ended, read from the hosts
+
+(run.json and state-end.json are read by report_run.py.)
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .fmt import cut, key_sample
 from .loadfiles import load_figures
 from .phases import PhaseRecordError, parse_time, read_phases
 
 SWITCH_WORDS = ("switch", "rollback", "flip")
+LISTED_KEYS = 50  # `radiology-migrate verify` lists at most this many keys per list (its checksums.LISTED_KEYS)
 
 
 def _read_json(path: Path, problems: list[str]) -> Any:
@@ -39,6 +47,32 @@ def gate_flag(doc: Any) -> bool | None:
     return None
 
 
+def _checksum_table(table: dict[str, Any]) -> dict[str, Any]:
+    out = {"rows": table.get("rows"), "ok": table.get("ok"), "aggregate": table.get("aggregate")}
+    if table.get("ok") is False:  # the key lists, cut to a count and a few examples
+        diffs = [d for d in table.get("differences") or [] if isinstance(d, dict)]
+        out.update(
+            mismatching_rows=table.get("mismatching_rows"),
+            differing_buckets=table.get("differing_buckets"),
+            missing_in_postgres=key_sample(table.get("missing_in_postgres"), cap=LISTED_KEYS),
+            extra_in_postgres=key_sample(table.get("extra_in_postgres"), cap=LISTED_KEYS),
+            differing=key_sample([d.get("key") for d in diffs], cap=LISTED_KEYS),
+            differing_fields=sorted({str(f) for d in diffs for f in d.get("fields") or []}),
+        )
+    return out
+
+
+def _key_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    duplicates = [f"{d.get('key')} x{d.get('count')}" for d in problem.get("duplicates") or [] if isinstance(d, dict)]
+    return {
+        "side": problem.get("side"),
+        "table": problem.get("table"),
+        "key": problem.get("key"),
+        "null_keys": problem.get("null_keys"),
+        "duplicates": key_sample(duplicates, total=problem.get("duplicate_count")),
+    }
+
+
 def _verify_summary(doc: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: doc.get(k) for k in ("rows_verified", "seconds", "rows_per_second", "snapshot")}
     for gate in doc.get("gates") or []:
@@ -46,15 +80,13 @@ def _verify_summary(doc: dict[str, Any]) -> dict[str, Any]:
             continue
         if gate.get("gate") == "counts":
             out["counts"] = {"source": gate.get("snapshot"), "target": gate.get("postgres"), "ok": gate.get("ok")}
+            out["counts_mismatched"] = gate.get("mismatched") or {}
         elif gate.get("gate") == "keys":
             out["keys_ok"] = gate.get("ok")
+            out["key_problems"] = [_key_problem(p) for p in gate.get("problems") or [] if isinstance(p, dict)]
         elif gate.get("gate") == "checksums":
             tables = gate.get("tables") or {}
-            out["checksums"] = {
-                name: {"rows": t.get("rows"), "ok": t.get("ok"), "aggregate": t.get("aggregate")}
-                for name, t in tables.items()
-                if isinstance(t, dict)
-            }
+            out["checksums"] = {name: _checksum_table(t) for name, t in tables.items() if isinstance(t, dict)}
     out["gates"] = [{"gate": g.get("gate"), "ok": g.get("ok")} for g in doc.get("gates") or [] if isinstance(g, dict)]
     return out
 
@@ -63,6 +95,7 @@ def _api_diff_summary(doc: dict[str, Any]) -> dict[str, Any]:
     keys = ("requests", "write_steps", "difference_count", "legacy_status_counts", "noise_runs")
     out: dict[str, Any] = {k: doc.get(k) for k in keys}
     out["differences"] = (doc.get("differences") or [])[:10]
+    out["differences_listed"] = len(doc.get("differences") or [])
     return out
 
 
@@ -80,7 +113,7 @@ def read_gates(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
             if isinstance(doc, dict):
                 entry.update(
                     command=doc.get("command"),
-                    error=doc.get("error"),
+                    error=cut(doc.get("error"), where=path.name) if doc.get("error") is not None else None,
                     check_mode=doc.get("check_mode"),
                     summary=summarise(doc),
                 )
@@ -130,6 +163,31 @@ def read_watches(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
     return watches
 
 
+def _failure(failure: dict[str, Any]) -> dict[str, Any]:
+    return {**failure, "message": cut(failure.get("message"), where="phases.json")}
+
+
+def read_task_checks(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
+    """The checks that every task written under load is where it belongs, their id lists cut to samples."""
+    checks = []
+    for path in sorted(run_dir.glob("tasks-check*.json")):
+        doc = _read_json(path, problems)
+        if not isinstance(doc, dict):
+            continue
+        checks.append(
+            {
+                "file": path.name,
+                "ok": doc.get("ok") if isinstance(doc.get("ok"), bool) else None,
+                "backend": doc.get("backend"),
+                "live_checked": doc.get("live_checked"),
+                "deleted_checked": doc.get("deleted_checked"),
+                "missing": key_sample(doc.get("missing"), total=doc.get("missing_count")),
+                "resurrected": key_sample(doc.get("resurrected"), total=doc.get("resurrected_count")),
+            }
+        )
+    return checks
+
+
 def phase_rows(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
     try:
         records = read_phases(run_dir)
@@ -158,7 +216,7 @@ def phase_rows(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
                 "is_playbook": name.startswith("playbook "),
                 "is_switch": any(w in name.lower() for w in SWITCH_WORDS),
                 "detail": rec.get("detail") or {},
-                "failures": rec.get("failures") or [],
+                "failures": [_failure(f) for f in rec.get("failures") or [] if isinstance(f, dict)],
             }
         )
     return rows

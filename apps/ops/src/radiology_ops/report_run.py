@@ -1,0 +1,158 @@
+"""run.json (who ran what, written when a cutover or rollback starts) and state-end.json (where the users were
+when it ended, read from the hosts). Both are optional; a missing one is said, never guessed.
+
+    run.json        {"playbook": "cutover" | "rollback", "run_id", "operator", "change_id" | null,
+                     "check_mode": bool, "artifact_id" | null, "releases": {"legacy", "imaging"},
+                     "backup": "db1:/var/backups/...dump" | null, "load": null | {"users": 100, "folder": "load"}}
+    state-end.json  {"read_at", "serving": "imaging" | "legacy" | "mixed" | "none",
+                     "web": {host: {"backend", "release"}},
+                     "writes": {"legacy": {host: {"reachable", "writes_frozen"}}, "imaging": {host: {...}}},
+                     "lock": null | {"run_id", "operator", "started", "playbook"}, "problems": [...]}
+
+The lock's "token" (what lets a run release only its own lock) is left out of the report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RUN_JSON = "run.json"
+STATE_END_JSON = "state-end.json"
+BACKENDS = ("legacy", "imaging")
+SERVING = (*BACKENDS, "mixed", "none")
+STATUS_HINT = "run `make status` (playbooks/status.yml)"
+NOT_READ = f"not read at the end of the run — {STATUS_HINT}"
+
+
+def _read_object(path: Path, problems: list[str]) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        problems.append(f"{path.name}: unreadable ({e})")
+        return None
+    if not isinstance(doc, dict):
+        problems.append(f"{path.name}: not a JSON object")
+        return None
+    return doc
+
+
+def read_run(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
+    """run.json, or None when the run folder has none (or an unreadable one, listed in problems)."""
+    doc = _read_object(run_dir / RUN_JSON, problems)
+    if doc is None:
+        return None
+    if doc.get("playbook") not in ("cutover", "rollback"):
+        problems.append(f"run.json: playbook {doc.get('playbook')!r} is neither cutover nor rollback")
+    if not isinstance(doc.get("check_mode"), bool):
+        problems.append("run.json: check_mode is not true or false; whether this was a dry run is unknown")
+        doc["check_mode"] = None
+    load = doc.get("load")
+    if load is not None and not (isinstance(load, dict) and isinstance(load.get("folder"), str)):
+        problems.append(f"run.json: load {load!r} names no folder")
+        doc["load"] = None
+    return doc
+
+
+def read_state_end(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
+    """state-end.json, or None when the run folder has none (or an unusable one, listed in problems)."""
+    doc = _read_object(run_dir / STATE_END_JSON, problems)
+    if doc is None:
+        return None
+    if doc.get("serving") not in SERVING:
+        problems.append(f"state-end.json: serving {doc.get('serving')!r} is none of {', '.join(SERVING)}")
+        return None
+    if isinstance(doc.get("lock"), dict):
+        doc["lock"] = {k: v for k, v in doc["lock"].items() if k != "token"}
+    if not isinstance(doc.get("problems"), list):
+        doc["problems"] = []
+    return doc
+
+
+def _hosts(state: dict[str, Any], backend: str) -> dict[str, Any]:
+    writes = state.get("writes") if isinstance(state.get("writes"), dict) else {}
+    hosts = writes.get(backend)
+    return hosts if isinstance(hosts, dict) else {}
+
+
+def writes_of(state: dict[str, Any], backend: str) -> dict[str, Any]:
+    """Whether users can write to `backend`: writable True (writes open on every host), False (frozen on every
+    host), None (frozen on some, or hosts unreachable or not read), with the hosts of each kind and a text."""
+    frozen, open_, unknown = [], [], []
+    for host, raw in sorted(_hosts(state, backend).items()):
+        facts = raw if isinstance(raw, dict) else {}
+        if facts.get("reachable") is not True:
+            unknown.append(f"{host} unreachable")
+        elif facts.get("writes_frozen") is True:
+            frozen.append(host)
+        elif facts.get("writes_frozen") is False:
+            open_.append(host)
+        else:
+            unknown.append(f"{host} not read")
+    if open_ and not frozen and not unknown:
+        writable, text = True, "writable"
+    elif frozen and not open_ and not unknown:
+        writable, text = False, f"read-only (writes frozen on {', '.join(frozen)})"
+    elif frozen:
+        writable = None
+        text = f"partly read-only (writes frozen on {', '.join(frozen)}" + (
+            f"; open on {', '.join(open_)})" if open_ else ")"
+        )
+    elif open_:
+        writable, text = None, f"writable on {', '.join(open_)}"
+    else:
+        writable, text = None, "writes not read"
+    if unknown:
+        text += f"; {', '.join(unknown)}"
+    return {"writable": writable, "frozen_on": frozen, "open_on": open_, "unknown": unknown, "text": text}
+
+
+def _web_text(state: dict[str, Any]) -> str:
+    web = state.get("web") if isinstance(state.get("web"), dict) else {}
+    parts = []
+    for host, raw in sorted(web.items()):
+        facts = raw if isinstance(raw, dict) else {}
+        release = f" release {facts['release']}" if facts.get("release") else ""
+        parts.append(f"{host} → {facts.get('backend') or 'not read'}{release}")
+    return ", ".join(parts)
+
+
+def users_now(state: dict[str, Any] | None) -> dict[str, Any]:
+    """Where the users were at the end of the run, from state-end.json only."""
+    if state is None:
+        return {"serving": None, "writable": None, "read_at": None, "text": NOT_READ}
+    serving = state["serving"]
+    web = _web_text(state)
+    read_at = state.get("read_at")
+    where = f" (read {read_at}{'; ' + web if web else ''})" if read_at or web else ""
+    if serving in BACKENDS:
+        writes = writes_of(state, serving)
+        return {
+            "serving": serving,
+            "writable": writes["writable"],
+            "read_at": read_at,
+            "writes": writes,
+            "text": f"{serving}, {writes['text']}{where}",
+        }
+    what = "mixed: the web hosts point at different backends" if serving == "mixed" else "no backend serves"
+    writable = False if serving == "none" else None
+    return {"serving": serving, "writable": writable, "read_at": read_at, "text": what + where}
+
+
+def lock_text(state: dict[str, Any] | None, run: dict[str, Any] | None) -> tuple[str | None, bool | None]:
+    """What the end state says about the run lock, and whether it is this run's (None: cannot tell)."""
+    if state is None:
+        return None, None
+    lock = state.get("lock")
+    if not isinstance(lock, dict):
+        return "free", False
+    run_id = (run or {}).get("run_id")
+    mine = None if run_id is None else lock.get("run_id") == run_id
+    holder = (
+        f"{lock.get('run_id')}: {lock.get('playbook') or 'playbook not recorded'} by "
+        f"{lock.get('operator') or 'an operator not recorded'}, since {lock.get('started') or 'a time not recorded'}"
+    )
+    return f"held by {'this run' if mine else 'another run' if mine is False else 'run'} ({holder})", mine

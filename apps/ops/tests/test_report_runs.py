@@ -1,0 +1,246 @@
+"""The report of each kind of run, from run folders as the playbooks leave them: it says what was measured, where
+users are (state-end.json only), how long writes were frozen and, after a failure, what to do next."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from radiology_ops.report import build_report
+from runfolder import (
+    ALL,
+    CUTOVER_START,
+    ROLLBACK_DONE,
+    ROLLBACK_NOOP,
+    RUN_ID,
+    cutover_steps,
+    failure,
+    this_runs_lock,
+    write_load,
+    write_phases,
+    write_run,
+    write_state_end,
+)
+
+
+def built(run_dir):
+    paths = build_report(run_dir)
+    report = json.loads(paths["report.json"].read_text())
+    return report, paths["report.md"].read_text(), paths["report.html"].read_text()
+
+
+def test_cutover_with_its_own_load_gives_the_measured_figures(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path, load={"users": 100, "folder": "load"})
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    summary = write_load(tmp_path, failed_at=(20, 21))
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["failed_requests"] == 2 and final["requests_under_load"] == summary["requests"]
+    assert final["verdict"] == "failed" and "2 request(s) failed under load" in final["reasons"]
+    assert f"failed requests under load: 2 of {summary['requests']:,}" in md
+    assert f"failed requests under load: 2 of {summary['requests']:,}" in html
+    assert "A load of 100 users ran during this run into load/ (run.json)." in md
+    assert final["serving_backend"] == "imaging" and "imaging, writable" in final["users"]["text"]
+    # freeze started 5 s after T0 (after three preflight plays) and the unfreeze ended 14.9 s later
+    (window,) = final["freeze"]["windows"]
+    assert window["seconds"] == pytest.approx(14.9, abs=0.01) and window["end_at_latest"] is False
+    assert "Write freeze for users: 2026-11-29 13:00:05 UTC → 13:00:19 UTC (14.9 s; freeze → end of the unfreeze" in md
+    assert "load/summary.json" not in report["missing"]
+
+
+def test_cutover_without_a_load_says_its_load_figures_were_not_measured(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["verdict"] == "success" and final["now_next"] is None
+    assert final["failed_requests"] is None and final["requests_under_load"] is None
+    for text in (md, html):
+        assert "failed requests under load: not measured (no load ran during this run)" in text
+        assert "under load: 0" not in text
+    assert "No load ran during this run (run.json): its figures are not measured." in md
+    assert report["missing"] == ["verify.json", "api-diff.json", "watch.json"]
+    for text in (
+        "**Verdict: SUCCESS**",
+        "- Serving backend: imaging, writable (read 2026-11-29T13:05:00Z; web1 → imaging release "
+        "1.0.0-5e6e7e04-imaging)",
+        f"- Run: cutover {RUN_ID} by alice@ctl01, started 2026-11-29T13:00:00.000000Z; change id: CHG-123",
+        "- Artifact: 1.0.0-5e6e7e04; releases: legacy 1.0.0-5e6e7e04-legacy, imaging 1.0.0-5e6e7e04-imaging",
+        f"- Backup: db1:/var/backups/radiology/imaging-{RUN_ID}.dump",
+        "lock: free",
+    ):
+        assert text in md, text
+    assert "DRY RUN" not in md
+
+
+def test_a_load_named_in_run_json_that_left_nothing_is_not_a_zero(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path, load={"users": 100, "folder": "load"}, change_id=None)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    report, md, _ = built(tmp_path)
+    assert report["final_state"]["failed_requests_text"] == (
+        "not measured (run.json says a load of 100 users ran into load/, which holds no results)"
+    )
+    assert "load/summary.json" in report["missing"] and "change id: none given" in md
+
+
+def test_rollback_says_the_legacy_serves_from_the_end_state(tmp_path):
+    write_phases(tmp_path, "rollback", ROLLBACK_DONE)
+    write_run(tmp_path, "rollback", backup=None)
+    write_state_end(tmp_path, "legacy", imaging_frozen=True)
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["verdict"] == "success" and final["rolled_back"] is True and final["serving_backend"] == "legacy"
+    assert md.startswith("# Rollback report:") and "<h1>Rollback report:" in html
+    assert "Serving backend: legacy, writable" in md and "unknown" not in md.split("## Phases")[0]
+    (window,) = final["freeze"]["windows"]
+    assert (window["opened_by"], window["closed_by"]) == ("rollback-freeze", "end of the rollback-unfreeze phase")
+    assert window["seconds"] == pytest.approx(4.4, abs=0.01)
+    assert "Backup: none taken in this run" in md
+    assert report["missing"] == ["verify-rollback.json", "watch-rollback.json"]
+
+
+def test_a_rollback_by_hand_with_the_legacy_active_only_lifts_a_leftover_freeze(tmp_path):
+    steps = [("rollback-preflight", ALL, 0.8), *[(name, [], 0.1) for name in ("rollback-freeze", "carry-back")]]
+    steps += [("rollback-verify", [], 0.1), ("rollback-verify", [], 0.1), ("rollback-switch", [], 0.1)]
+    steps += [("rollback-unfreeze", ["legacy1"], 0.3), ("rollback-watch", ["localhost"], 5.0), ("done", ALL, 0.5)]
+    write_phases(tmp_path, "rollback", steps)
+    write_run(tmp_path, "rollback", backup=None)
+    write_state_end(tmp_path, "legacy", imaging_frozen=True)
+    report, md, _ = built(tmp_path)
+    final = report["final_state"]
+    assert final["verdict"] == "success" and final["rolled_back"] is False and final["freeze"]["windows"] == []
+    assert "Rolled back: no" in md and "Write freeze for users: none: writes were never frozen" in md
+
+
+def test_a_rollback_without_its_end_state_does_not_guess(tmp_path):
+    write_phases(tmp_path, "rollback", ROLLBACK_DONE)
+    write_run(tmp_path, "rollback")
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["serving_backend"] is None
+    assert "Serving backend: not read at the end of the run — run `make status` (playbooks/status.yml)" in md
+    assert "run <code>make status</code>" in html
+    assert "state-end.json not found" in md and "state-end.json" in report["missing"]
+
+
+def test_dry_run(tmp_path):
+    skipped = [("freeze", [], 0.1), ("migrate", [], 0.1), ("migrate", [], 0.1)]
+    steps = [*CUTOVER_START, *skipped, ("gates", ["app1"], 2.0), ("switch", ["web1"], 0.3)]
+    steps += [("unfreeze", [], 0.1), ("watch", [], 0.1), *ROLLBACK_NOOP, ("done", ALL, 0.5)]
+    write_phases(tmp_path, "cutover", steps)
+    write_run(tmp_path, check_mode=True, backup=None)
+    write_state_end(tmp_path, "legacy")
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["verdict"] == "success" and final["dry_run"] is True and final["state_problems"] == []
+    assert "- DRY RUN (--check): nothing was changed" in md
+    assert '<li class="dry">DRY RUN (--check): nothing was changed</li>' in html
+    assert "Write freeze for users: none: writes were never frozen (a dry run freezes nothing)" in md
+    assert "watch.json" not in report["missing"]
+
+
+def test_failed_before_the_switch_says_fix_and_run_again(tmp_path):
+    cause = failure("app1", "Gate: no difference between the two services", "gate api-diff failed: 3 difference(s)")
+    steps = [*CUTOVER_START, ("freeze", ["legacy1", "app1", "app2"], 1.0), ("migrate", ["legacy1"], 3.0)]
+    steps += [("migrate", ["app1"], 6.0), ("gates", ["app1"], 4.0, "failed", [cause])]
+    steps += [("switch", [], 0.1), ("unfreeze", [], 0.1), ("watch", [], 0.1), *ROLLBACK_NOOP]
+    steps += [("done", ALL, 0.5, "failed", [failure("localhost", "Fail with the reason", "gate api-diff failed")])]
+    write_phases(tmp_path, "cutover", steps, failed=True)
+    write_run(tmp_path)
+    write_state_end(tmp_path, "legacy")
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["stage"] == "before-switch" and final["rolled_back"] is False
+    line = (
+        "Users now: legacy, writable (read 2026-11-29T13:05:00Z; web1 → legacy release 1.0.0-5e6e7e04-legacy). "
+        "Next: fix the cause named in the failed phase gates on app1: gate api-diff failed: 3 difference(s) — and "
+        "run cutover.yml again."
+    )
+    assert final["now_next"] == line and f"- {line}" in md
+    assert '<li class="next">Users now: legacy, writable' in html
+    (window,) = final["freeze"]["windows"]  # the abort in the gates play gave the legacy its writes back
+    assert window["end_at_latest"] is True and window["seconds"] == pytest.approx(14.0, abs=0.01)
+    assert "at the latest (14.0 s at most; the legacy unfrozen by the abort in the failed gates phase)" in md
+
+
+def test_rolled_back_says_keep_the_evidence_and_run_again_later(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps(watch="failed", rollback=ROLLBACK_DONE, done="failed"), failed=True)
+    write_run(tmp_path, load={"users": 100, "folder": "load"})
+    write_state_end(tmp_path, "legacy", imaging_frozen=True)
+    write_load(tmp_path, seconds=60)
+    report, md, _ = built(tmp_path)
+    final = report["final_state"]
+    assert final["stage"] == "rolled-back" and final["rolled_back"] is True and final["state_problems"] == []
+    assert final["now_next"].startswith("Users now: legacy, writable")
+    assert final["now_next"].endswith(
+        "Next: keep this run folder as evidence, investigate the failure (phase watch on localhost: post-switch "
+        "watch: 5xx), and run cutover.yml again later."
+    )
+    first, second = final["freeze"]["windows"]
+    assert (first["opened_by"], second["opened_by"]) == ("freeze", "rollback-freeze")
+    assert second["closed_by"] == "end of the rollback-unfreeze phase"
+    assert final["freeze"]["seconds"] == pytest.approx(first["seconds"] + second["seconds"])
+    assert "Write freeze for users: 2 windows, " in md and "Rolled back: yes" in md
+
+
+def test_failed_during_the_rollback_with_the_lock_held_says_status_runbook_and_takeover(tmp_path):
+    verify_failed = failure("app1", "Gate: the data in PostgreSQL equals the snapshot", "rollback verification failed")
+    rollback = [*ROLLBACK_DONE[:4], ("rollback-verify", ["app1"], 0.9, "failed", [verify_failed])]
+    rollback += [("rollback-switch", [], 0.1), ("rollback-unfreeze", [], 0.1), ("rollback-watch", [], 0.1)]
+    write_phases(tmp_path, "cutover", cutover_steps(watch="failed", rollback=rollback, done="failed"), failed=True)
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", imaging_frozen=True, legacy_frozen=True, lock=this_runs_lock())
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["stage"] == "during-rollback" and final["lock_is_this_run"] is True
+    assert final["now_next"] == (
+        "Users now: imaging, read-only (writes frozen on app1, app2) (read 2026-11-29T13:05:00Z; web1 → imaging "
+        "release 1.0.0-5e6e7e04-imaging). Next: run `make status` (playbooks/status.yml) and follow the runbook's "
+        f"rollback section. The run's lock is still held: the next run takes it over with "
+        f"`-e radiology_lock_takeover={RUN_ID}`."
+    )
+    assert f"<code>-e radiology_lock_takeover={RUN_ID}</code>" in html
+    assert "t0k" not in json.dumps(report)  # the lock's token stays out of the report
+    second = final["freeze"]["windows"][1]
+    assert second["end"] is None
+    assert "end not determined: users still could not write when the end state was read" in md
+
+
+def test_unknown_state_after_an_interrupted_switch_says_status_and_runbook(tmp_path):
+    steps = [*CUTOVER_START, ("freeze", ["legacy1", "app1", "app2"], 1.0), ("migrate", ["legacy1"], 3.0)]
+    steps += [("migrate", ["app1"], 6.0), ("gates", ["app1"], 4.0), ("switch", ["web1"], 0.4, "running")]
+    write_phases(tmp_path, "cutover", steps, ended=False)
+    write_run(tmp_path)
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["stage"] == "after-switch" and final["serving_backend"] is None
+    assert final["now_next"] == (
+        "Users now: not read at the end of the run — run `make status` (playbooks/status.yml). Next: the end state "
+        "was not read: run `make status` (playbooks/status.yml) and follow the runbook's rollback section."
+    )
+    assert "from 2026-11-29 13:00:05 UTC, end not determined: the end state was not read — run `make status`" in md
+    assert "serving backend: unknown" not in md.lower() and "serving backend: unknown" not in html.lower()
+
+
+def test_a_lost_host_in_the_migration_leaves_the_freeze_end_undetermined(tmp_path):
+    lost = failure("legacy1", "Take and fetch a consistent snapshot", "host unreachable")
+    steps = [*CUTOVER_START, ("freeze", ["legacy1", "app1", "app2"], 1.0)]
+    steps.append(("migrate", ["legacy1"], 3.0, "failed", [lost]))
+    write_phases(tmp_path, "cutover", steps, failed=True)
+    write_run(tmp_path)
+    write_state_end(tmp_path, "legacy", legacy_frozen=True, unreachable=("app2",))
+    report, md, _ = built(tmp_path)
+    final = report["final_state"]
+    (window,) = final["freeze"]["windows"]
+    assert window["end"] is None and final["freeze"]["seconds"] is None
+    assert "the migrate phase lost a host" in final["freeze"]["text"]
+    assert final["stage"] == "before-switch" and final["state_problems"] == [
+        "at the end users on legacy cannot write everywhere: read-only (writes frozen on legacy1)"
+    ]
+    assert final["now_next"].endswith(
+        "Next: run `make status` (playbooks/status.yml) and follow the runbook's rollback section."
+    )
+    assert "imaging writes: writable on app1; app2 unreachable" in md
