@@ -8,6 +8,12 @@ report.md and report.html in the same folder.
 The run dir is RADIOLOGY_RUN_DIR when set; otherwise reports/<playbook>-<UTC time> next to the playbook.
 The callback exports it as RADIOLOGY_RUN_DIR, so the playbooks' `lookup('env', 'RADIOLOGY_RUN_DIR')` and
 the commands they start write their evidence (verify.json, api-diff.json, load/, watch.json) beside it.
+
+Progress of the long steps on the hosts (snapshot, load, verify: playbooks/tasks/follow_progress.yml): a task that
+registers radiology_follow_progress prints a host's progress file at every retry of its `until` loop. The new lines
+of each look are appended, as they arrive, to <run dir>/progress.log, prefixed with the host, each line once (the
+lines already appended are counted per host, file and task). The API diff writes there itself. Operators
+`tail -f` that file; Ansible's own output is unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +39,43 @@ requirements:
 
 PHASE_PREFIX = "Phase "
 RECORDED_PLAYBOOKS = ("cutover", "rollback")
+PROGRESS_LOG = "progress.log"
+# The mark of a task that follows a progress file (its `register`), the name ($0) its script runs under, followed on
+# its argv by the file, and the last line of its output: whether the background job still runs.
+FOLLOW_REGISTER = "radiology_follow_progress"
+FOLLOW_SCRIPT = "radiology-follow-progress"
+JOB_ENDED = "job: ended"
+JOB_STATUSES = ("job: running", JOB_ENDED)
+# The last line of a step, as radiology_migration.progress writes it: `<time> <step> done ...` or `... failed: ...`.
+FINAL_LINE = re.compile(r"^\S+ \S+ (?:done(?: |$)|failed: )")
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def progress_lines(stdout: str) -> tuple[list[str], str | None]:
+    """The complete lines of the progress file in a follow task's output, and the job's status (its last line).
+
+    The task prints the file, an empty `echo`, then the status: when the file ended with a newline the line before
+    the status is empty; otherwise the file's last line was still being written, and it is left for the next look.
+    """
+    lines = stdout.split("\n")
+    if not lines or lines[-1] not in JOB_STATUSES:
+        return [], None
+    status, content = lines[-1], lines[:-1]
+    content = content[:-1]  # the empty line of a complete file, or a line still being written
+    return [line for line in content if line.strip()], status
+
+
+def followed_file(cmd: Any) -> str:
+    if isinstance(cmd, list) and FOLLOW_SCRIPT in cmd[:-1]:
+        return str(cmd[cmd.index(FOLLOW_SCRIPT) + 1])
+    return ""
 
 
 class CallbackModule(CallbackBase):
@@ -49,6 +89,7 @@ class CallbackModule(CallbackBase):
         self.run_dir: Path | None = None
         self.phase: dict[str, Any] | None = None
         self.phases: list[dict[str, Any]] = []
+        self.followed: dict[tuple[str, str, str], int] = {}  # (host, file, task) -> progress lines appended
 
     # -- playbook and plays -------------------------------------------------------------------------
     def v2_playbook_on_start(self, playbook: Any) -> None:
@@ -95,9 +136,14 @@ class CallbackModule(CallbackBase):
             self.phase["hosts"].append(self._host(result))
 
     def v2_runner_on_ok(self, result: Any) -> None:
+        self._follow(result, last=True)
         self._seen(result)
 
+    def v2_runner_retry(self, result: Any) -> None:
+        self._follow(result, last=False)
+
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        self._follow(result, last=True)
         self._seen(result)
         if self.phase is None or ignore_errors:
             return
@@ -141,6 +187,41 @@ class CallbackModule(CallbackBase):
             self._display.warning(f"radiology_phases: building the report failed: {e}")
             return
         self._display.display(f"Report: {paths}")
+
+    # -- progress of the steps followed on the hosts ---------------------------------------------------
+    def _follow(self, result: Any, last: bool) -> None:
+        """Append the lines of a follow task's look at a host's progress file that were not appended yet."""
+        if self.run_dir is None or getattr(result._task, "register", None) != FOLLOW_REGISTER:
+            return
+        stdout = result._result.get("stdout")
+        if not isinstance(stdout, str):
+            return
+        lines, status = progress_lines(stdout)
+        host = self._host(result)
+        source = followed_file(result._result.get("cmd"))
+        key = (host, source, str(getattr(result._task, "_uuid", "")))
+        done = self.followed.get(key, 0)
+        out = [f"{host} {line}" for line in lines[done:]]
+        self.followed[key] = max(done, len(lines))
+        if last and status == JOB_ENDED and not any(FINAL_LINE.match(line) for line in lines):
+            out.append(f"{host} {_stamp()} the command ended without its last progress line (killed?): see its result")
+        elif last and result._result.get("failed"):
+            looks = result._result.get("attempts", "all")
+            out.append(f"{host} {_stamp()} stopped following {source} after {looks} looks without its last line")
+        if out:
+            self._append_progress(out)
+
+    def _append_progress(self, lines: list[str]) -> None:
+        assert self.run_dir is not None
+        data = "".join(line + "\n" for line in lines).encode()
+        try:  # one append write: the commands that write the same file (api-diff) never split a line
+            fd = os.open(self.run_dir / PROGRESS_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        except OSError as e:  # progress must never stop a run
+            self._display.warning(f"radiology_phases: cannot append to {self.run_dir / PROGRESS_LOG}: {e}")
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _close_phase(self) -> None:

@@ -85,12 +85,20 @@ def api_diff(legacy: str, new: str, *extra: str) -> tuple[int, dict[str, Any]]:
     return migrate("api-diff", "--legacy", legacy, "--new", new, *extra)
 
 
-def test_identical_services_have_no_differences(legacy_pair: tuple[str, str]) -> None:
-    code, doc = api_diff(*legacy_pair, "--with-writes")
+def test_identical_services_have_no_differences(legacy_pair: tuple[str, str], tmp_path: Path) -> None:
+    progress = tmp_path / "progress.log"
+    code, doc = api_diff(*legacy_pair, "--with-writes", "--progress", str(progress))
     assert code == 0, doc["differences"][:5]
     assert doc["requests"] > 150 and doc["write_steps"] == 9
     assert doc["noisy"] == [] and doc["difference_count"] == 0
     assert set(doc["legacy_status_counts"]) >= {"200", "404", "422"}  # valid, unknown and invalid requests
+    # --progress: each run of the battery counted in requests, then the last line (the playbooks' follower waits for it)
+    lines = [line.split(" ", 1)[1] for line in progress.read_text().splitlines()]
+    n = doc["requests"]
+    for run in ("legacy-1-of-2", "legacy-2-of-2", "new"):
+        assert f"api-diff {run} 0/{n} requests" in lines
+        assert any(line.startswith(f"api-diff {run} {n}/{n} requests ") for line in lines), lines
+    assert lines[-1].startswith(f"api-diff done {3 * n} requests in ")
 
 
 def test_a_changed_field_is_named_by_request_and_path(legacy_pair: tuple[str, str]) -> None:

@@ -63,10 +63,17 @@ def test_snapshot_from_the_running_service(
     code, doc = migrate("snapshot", "--legacy-url", legacy_url, "--out", str(out))
     assert code == 1 and "not frozen" in doc["error"] and not out.exists()
 
+    progress = tmp_path / "progress.log"
     code, doc = migrate(
-        "snapshot", "--legacy-url", legacy_url, "--out", str(out), "--freeze", "--legacy-db", str(legacy_db)
+        "snapshot",
+        *("--legacy-url", legacy_url, "--out", str(out), "--freeze", "--legacy-db", str(legacy_db)),
+        *("--progress", str(progress)),
     )
     assert code == 0, doc["error"]
+    said = [line.split(" ", 1)[1] for line in progress.read_text().splitlines()]
+    asked = f"snapshot the service at {legacy_url}/api/v1 writes a consistent copy"
+    assert any(line.startswith(asked) for line in said), said
+    assert said[-1].startswith(f"snapshot done {sum(doc['counts'].values())} rows in ")
     assert post_task(legacy_url) == 503  # writes are frozen, reads go on
     meta = json.loads(Path(str(out) + ".meta.json").read_text())
     assert meta["counts"] == db_counts(out) == doc["counts"]

@@ -17,6 +17,7 @@ from . import battery
 from .http import HttpError, Response, request
 from .jsondiff import Difference, compare, drop_paths
 from .outcome import MigrationError, Outcome
+from .progress import Progress, disabled
 from .snapshot import api_base
 
 COMPARED_HEADERS = ("content-type", "retry-after")
@@ -92,8 +93,16 @@ def _ignores_for(req: battery.Request) -> tuple[str, ...]:
     return HEALTH_IGNORES if req.target.split("?")[0] == battery.API + "/health" else ()
 
 
-def _run_battery(origin: str, requests: list[battery.Request], timeout: float) -> list[Response]:
-    return [_send(origin, r, timeout) for r in requests]
+def _run_battery(
+    origin: str, requests: list[battery.Request], timeout: float, progress: Progress, label: str
+) -> list[Response]:
+    progress.start(label, len(requests), unit="requests")
+    answers = []
+    for r in requests:
+        answers.append(_send(origin, r, timeout))
+        progress.advance()
+    progress.end()
+    return answers
 
 
 def _writes(legacy: str, new: str, timeout: float) -> list[tuple[str, list[Difference]]]:
@@ -137,20 +146,24 @@ def run(
     noise_runs: int = 2,
     max_requests: int = 2000,
     timeout: float = 30.0,
+    progress: Progress | None = None,
 ) -> None:
+    tell = progress or disabled("api-diff")
     legacy, new = _origin(legacy_url), _origin(new_url)
     try:
-        samples = battery.collect(legacy, timeout)
+        with tell.waiting(f"reading sample values from the legacy service {legacy}"):
+            samples = battery.collect(legacy, timeout)
     except (ValueError, KeyError, HttpError) as e:
         raise MigrationError(f"cannot read sample values from the legacy service {legacy}: {e}") from e
     requests = battery.build(samples)[:max_requests]
-    runs = [_run_battery(legacy, requests, timeout) for _ in range(max(1, noise_runs))]
+    count = max(1, noise_runs)
+    runs = [_run_battery(legacy, requests, timeout, tell, f"legacy-{i + 1}-of-{count}") for i in range(count)]
     noisy: dict[str, set[str]] = {}
     for other in runs[1:]:
         for req, a, b in zip(requests, runs[0], other, strict=True):
             for d in compare_responses(a, b, _ignores_for(req)):
                 noisy.setdefault(str(req), set()).add(d.path)
-    answers = _run_battery(new, requests, timeout)
+    answers = _run_battery(new, requests, timeout, tell, "new")
     differences: list[dict[str, Any]] = []
     noisy_differences: list[dict[str, Any]] = []
     for req, a, b in zip(requests, runs[0], answers, strict=True):
@@ -159,6 +172,7 @@ def run(
             (noisy_differences if d.path in noisy.get(str(req), set()) else differences).append(item)
     write_steps = 0
     if with_writes:
+        tell.line("writes: create, read and delete a task on each service")
         for label, diffs in _writes(legacy, new, timeout):
             write_steps += 1
             differences += [{"request": label, **d.as_dict()} for d in diffs]

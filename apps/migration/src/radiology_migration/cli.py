@@ -13,6 +13,7 @@ import psycopg
 
 from . import apidiff, bench, carryback, load, snapshot, verify
 from .outcome import MigrationError, Outcome
+from .progress import DEFAULT_INTERVAL_S, Progress
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -20,6 +21,21 @@ EXIT_FAILED = 1
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the human summary")
+
+
+def _add_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--progress",
+        metavar="FILE",
+        help="append timestamped progress lines to FILE (tail -f it); the last says '<step> done' or '<step> failed'",
+    )
+    p.add_argument(
+        "--progress-every",
+        type=float,
+        default=DEFAULT_INTERVAL_S,
+        metavar="SECONDS",
+        help=f"at most one count line per SECONDS while a table is running (default {DEFAULT_INTERVAL_S:g})",
+    )
 
 
 def _dsn(args: argparse.Namespace) -> str:
@@ -40,10 +56,10 @@ def _add_dsn(p: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_snapshot(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_snapshot(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     out = Path(args.out)
     if args.from_file:
-        snapshot.from_file(outcome, Path(args.from_file), out, overwrite=args.overwrite)
+        snapshot.from_file(outcome, Path(args.from_file), out, overwrite=args.overwrite, progress=progress)
         return
     if not args.legacy_url:
         raise MigrationError("snapshot needs --legacy-url (running service) or --from-file (stopped service)")
@@ -59,10 +75,11 @@ def cmd_snapshot(args: argparse.Namespace, outcome: Outcome) -> None:
         out,
         freeze_db=Path(args.legacy_db) if args.freeze else None,
         overwrite=args.overwrite,
+        progress=progress,
     )
 
 
-def cmd_load(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_load(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     outcome.check_mode = args.check
     options = load.LoadOptions(
         check=args.check,
@@ -71,15 +88,15 @@ def cmd_load(args: argparse.Namespace, outcome: Outcome) -> None:
         maintenance_work_mem=args.maintenance_work_mem,
         analyze=not args.no_analyze,
     )
-    load.run(outcome, Path(args.snapshot), _dsn(args), options)
+    load.run(outcome, Path(args.snapshot), _dsn(args), options, progress=progress)
 
 
-def cmd_verify(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     outcome.check_mode = True
-    verify.run(outcome, Path(args.snapshot), _dsn(args))
+    verify.run(outcome, Path(args.snapshot), _dsn(args), progress=progress)
 
 
-def cmd_api_diff(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     outcome.check_mode = not args.with_writes
     apidiff.run(
         outcome,
@@ -89,22 +106,23 @@ def cmd_api_diff(args: argparse.Namespace, outcome: Outcome) -> None:
         noise_runs=args.noise_runs,
         max_requests=args.max_requests,
         timeout=args.timeout,
+        progress=progress,
     )
 
 
-def cmd_export_tasks(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_export_tasks(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
     outcome.check_mode = True
     carryback.export_tasks(outcome, _dsn(args), Path(args.out), args.since)
 
 
-def cmd_push_tasks(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_push_tasks(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
     token = os.environ.get(args.admin_token_env, "")
     if not token:
         raise MigrationError(f"the admin token variable ${args.admin_token_env} is not set")
     carryback.push_tasks(outcome, Path(args.tasks_file), args.legacy_url, token)
 
 
-def cmd_bench(args: argparse.Namespace, outcome: Outcome) -> None:
+def cmd_bench(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
     bench.run(
         outcome, rows=args.rows, workdir=Path(args.workdir) if args.workdir else None, dsn=args.dsn, keep=args.keep
     )
@@ -123,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--legacy-db", help="the legacy database file (for --freeze)")
     p.add_argument("--from-file", metavar="DB", help="snapshot the file of a STOPPED legacy service instead")
     p.add_argument("--overwrite", action="store_true", help="replace an existing snapshot file")
+    _add_progress(p)
     p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("load", help="load a snapshot into PostgreSQL in one transaction")
@@ -134,12 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lock-timeout", type=float, default=60.0, help="seconds to wait for locks (default 60)")
     p.add_argument("--maintenance-work-mem", default="512MB", help="for the index rebuild (default 512MB)")
     p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE of the loaded tables")
+    _add_progress(p)
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("verify", help="gates: counts, keys, per-row checksums (read-only)")
     _common(p)
     p.add_argument("--snapshot", required=True)
     _add_dsn(p)
+    _add_progress(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("api-diff", help="send a contract-generated request battery to both services and compare")
@@ -151,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-requests", type=int, default=2000, help="upper bound on the battery size")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument("--check", action="store_true", help="accepted for symmetry: api-diff is read-only by default")
+    _add_progress(p)
     p.set_defaults(func=cmd_api_diff)
 
     p = sub.add_parser("export-tasks", help="rollback: write every task row of PostgreSQL (tombstones too) to JSON")
@@ -186,15 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     outcome = Outcome(command=args.command)
-    func: Callable[[argparse.Namespace, Outcome], None] = args.func
-    try:
-        func(args, outcome)
-    except MigrationError as e:
-        outcome.fail(str(e))
-    except (psycopg.Error, duckdb.Error) as e:
-        outcome.fail(f"{type(e).__name__}: {str(e).strip()}")
-    except KeyboardInterrupt:
-        outcome.fail("interrupted")
+    func: Callable[[argparse.Namespace, Outcome, Progress], None] = args.func
+    path = getattr(args, "progress", None)
+    every = getattr(args, "progress_every", DEFAULT_INTERVAL_S)
+    progress = Progress(Path(path) if path else None, args.command, interval=every)
+    with progress.running(outcome):  # its last line, done or failed, is written whatever happens
+        try:
+            func(args, outcome, progress)
+        except MigrationError as e:
+            outcome.fail(str(e))
+        except (psycopg.Error, duckdb.Error) as e:
+            outcome.fail(f"{type(e).__name__}: {str(e).strip()}")
+        except KeyboardInterrupt:
+            outcome.fail("interrupted")
     outcome.emit(args.json)
     return EXIT_OK if outcome.ok else EXIT_FAILED
 

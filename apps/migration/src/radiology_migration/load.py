@@ -25,6 +25,7 @@ from .keys import duplicate_keys_duckdb
 from .normalise import quote_ident
 from .outcome import MigrationError, Outcome
 from .pipe import csv_stream
+from .progress import Progress, disabled
 from .snapshot import check_meta_matches
 
 LOCK_KEY = 7_265_646_109  # advisory lock id shared by every `radiology-migrate load`
@@ -117,14 +118,27 @@ def find_conflicts(
     return conflicts
 
 
-def _copy_table(conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, table: Table, workdir: Path) -> int:
-    """COPY one table: DuckDB streams CSV through a FIFO straight into PostgreSQL's COPY FROM STDIN."""
+def _copy_table(
+    conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, table: Table, workdir: Path, progress: Progress
+) -> int:
+    """COPY one table: DuckDB streams CSV through a FIFO straight into PostgreSQL's COPY FROM STDIN.
+
+    The rows sent so far are estimated for the progress lines only when one is due: bytes sent times the newlines
+    per byte of the chunks looked at then (a quoted newline inside a field makes it an estimate; the table's last
+    line has PostgreSQL's exact count). Counting newlines in every chunk would cost more than the progress is worth.
+    """
     select = f"SELECT {duck.column_list(table)} FROM {quote_ident(table.duckdb)}"
     copy_sql = f"COPY {quote_ident(table.postgres)} ({pg.column_list(table)}) FROM STDIN (FORMAT csv, FREEZE true)"
+    sent = sampled_bytes = sampled_rows = 0
     with conn.cursor() as cur:
         with csv_stream(con, select, workdir / f"{table.kind}.fifo") as chunks, cur.copy(copy_sql) as cp:
             for chunk in chunks:
                 cp.write(chunk)
+                sent += len(chunk)
+                if progress.due():
+                    sampled_bytes += len(chunk)
+                    sampled_rows += chunk.count(b"\n")
+                    progress.report(sent * sampled_rows // sampled_bytes)
         return cur.rowcount
 
 
@@ -143,14 +157,23 @@ def _lock(conn: psycopg.Connection, lock_timeout_s: float, wait: bool) -> None:
         ) from e
 
 
-def run(outcome: Outcome, snapshot: Path, dsn: str, options: LoadOptions | None = None) -> None:
+def run(
+    outcome: Outcome,
+    snapshot: Path,
+    dsn: str,
+    options: LoadOptions | None = None,
+    *,
+    progress: Progress | None = None,
+) -> None:
     opts = options or LoadOptions()
+    tell = progress or disabled("load")
     started = time.perf_counter()
     con = duck.open_snapshot(snapshot)
     try:
-        counts = {t.kind: duck.count(con, t) for t in TABLES}
-        meta = check_meta_matches(snapshot, counts)
-        problems = duplicate_keys_duckdb(con)
+        with tell.waiting(f"reading snapshot {snapshot}: counts and keys"):
+            counts = {t.kind: duck.count(con, t) for t in TABLES}
+            meta = check_meta_matches(snapshot, counts)
+            problems = duplicate_keys_duckdb(con)
         if problems:
             described = "; ".join(p.describe() for p in problems)
             raise MigrationError(f"snapshot {snapshot} has duplicate or null keys: {described}")
@@ -161,7 +184,7 @@ def run(outcome: Outcome, snapshot: Path, dsn: str, options: LoadOptions | None 
         conn = pg.connect(dsn)
         try:
             with tempfile.TemporaryDirectory(prefix="radiology-migrate-") as tmp:
-                _transaction(outcome, conn, con, Path(tmp), counts=counts, opts=opts)
+                _transaction(outcome, conn, con, Path(tmp), counts=counts, opts=opts, progress=tell)
         except (psycopg.Error, duckdb.Error) as e:
             detail = str(e).strip().replace("\n", " ")
             raise MigrationError(
@@ -182,19 +205,22 @@ def _transaction(
     *,
     counts: dict[str, int],
     opts: LoadOptions,
+    progress: Progress,
 ) -> None:
     names = [t.postgres for t in TABLES]
     check, lock_timeout_s = opts.check, opts.lock_timeout_s
     try:
         conn.execute("SET LOCAL client_connection_check_interval = '1s'")  # a killed client aborts the load fast
         pg.check_tables(conn)
-        _lock(conn, lock_timeout_s, wait=not check)
-        if not check:
-            conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
-            conn.execute("LOCK TABLE " + ", ".join(quote_ident(n) for n in names) + " IN SHARE ROW EXCLUSIVE MODE")
-        target_before = {t.kind: pg.count(conn, t) for t in TABLES}
-        outcome.data["target_counts_before"] = target_before
-        conflicts = find_conflicts(conn, con, target_before, workdir)
+        with progress.waiting("waiting for the migration lock and the table locks"):
+            _lock(conn, lock_timeout_s, wait=not check)
+            if not check:
+                conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+                conn.execute("LOCK TABLE " + ", ".join(quote_ident(n) for n in names) + " IN SHARE ROW EXCLUSIVE MODE")
+        with progress.waiting("looking for target rows newer than the snapshot"):
+            target_before = {t.kind: pg.count(conn, t) for t in TABLES}
+            outcome.data["target_counts_before"] = target_before
+            conflicts = find_conflicts(conn, con, target_before, workdir)
         outcome.data["conflicts"] = conflicts.as_dict()
         objects = schema_objects.capture(conn, names)
         plan = {
@@ -220,7 +246,7 @@ def _transaction(
             outcome.say(f"check mode: would rebuild {objects.count()} indexes/constraints; nothing changed")
             conn.rollback()
             return
-        _load(outcome, conn, con, workdir, counts=counts, objects=objects, opts=opts)
+        _load(outcome, conn, con, workdir, counts=counts, objects=objects, opts=opts, progress=progress)
     except BaseException:
         conn.rollback()
         raise
@@ -235,19 +261,23 @@ def _load(
     counts: dict[str, int],
     objects: schema_objects.SchemaObjects,
     opts: LoadOptions,
+    progress: Progress,
 ) -> None:
     names = [t.postgres for t in TABLES]
     timings: dict[str, float] = {}
     conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", [opts.maintenance_work_mem])
     t0 = time.perf_counter()
-    schema_objects.drop(conn, objects)
-    conn.execute("TRUNCATE " + ", ".join(quote_ident(n) for n in names))
+    with progress.waiting(f"dropping {objects.count()} indexes and constraints, emptying the tables"):
+        schema_objects.drop(conn, objects)
+        conn.execute("TRUNCATE " + ", ".join(quote_ident(n) for n in names))
     timings["prepare"] = time.perf_counter() - t0
     tables: dict[str, Any] = {}
     copy_seconds = 0.0
     for table in TABLES:
         t1 = time.perf_counter()
-        copied = _copy_table(conn, con, table, workdir)
+        progress.start(table.kind, counts[table.kind])
+        copied = _copy_table(conn, con, table, workdir, progress)
+        progress.end(copied)
         t3 = time.perf_counter()
         if copied != counts[table.kind]:
             raise MigrationError(
@@ -258,20 +288,24 @@ def _load(
         outcome.say(f"  copied {table.kind:<16} {copied:>10,} rows in {t3 - t1:6.2f}s")
     timings["export_and_copy"] = copy_seconds
     t4 = time.perf_counter()
-    schema_objects.rebuild(conn, objects)
+    with progress.waiting(f"rebuilding {objects.count()} indexes and constraints"):
+        schema_objects.rebuild(conn, objects)
     timings["rebuild_indexes_constraints"] = time.perf_counter() - t4
     sequences = schema_objects.reset_sequences(conn, names)
-    after = {t.kind: pg.count(conn, t) for t in TABLES}
+    with progress.waiting("counting the loaded rows"):
+        after = {t.kind: pg.count(conn, t) for t in TABLES}
     wrong = [f"{k}: {after[k]} != {counts[k]}" for k in counts if after[k] != counts[k]]
     if wrong:
         raise MigrationError("row counts after the load do not match the snapshot: " + "; ".join(wrong))
     if opts.analyze:
         t5 = time.perf_counter()
-        for n in names:
-            conn.execute(f"ANALYZE {quote_ident(n)}")
+        with progress.waiting("analyzing the loaded tables"):
+            for n in names:
+                conn.execute(f"ANALYZE {quote_ident(n)}")
         timings["analyze"] = time.perf_counter() - t5
     t6 = time.perf_counter()
-    conn.commit()
+    with progress.waiting("committing"):
+        conn.commit()
     timings["commit"] = time.perf_counter() - t6
     total_rows = sum(counts.values())
     total = sum(timings.values())

@@ -8,6 +8,7 @@ are known, so a snapshot file that exists is a whole one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from . import duck
 from .http import HttpError, get_json, post_json
 from .normalise import quote_ident
 from .outcome import MigrationError, Outcome
+from .progress import Progress, disabled
 
 META_SUFFIX = ".meta.json"
 META_FORMAT = 1
@@ -130,8 +133,27 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
     return partial
 
 
-def _finish(outcome: Outcome, partial: Path, out: Path, source: dict[str, Any], snapshot_at: str) -> None:
-    facts = read_facts(partial)
+def _written(partial: Path) -> Callable[[], str]:
+    """The bytes written so far of a copy in progress (the service writes <partial>.partial and its WAL first)."""
+
+    def size() -> str:
+        total = 0
+        for p in (partial, Path(f"{partial}.partial"), Path(f"{partial}.partial.wal")):
+            with contextlib.suppress(FileNotFoundError):
+                total += p.stat().st_size
+        return f"{total:,} bytes written"
+
+    return size
+
+
+def _finish(
+    outcome: Outcome, partial: Path, out: Path, source: dict[str, Any], snapshot_at: str, *, progress: Progress
+) -> None:
+    with progress.waiting(f"reading the copy: row counts and sha256 of {partial}"):
+        facts = read_facts(partial)
+    for kind, n in facts.counts.items():
+        progress.line(f"{kind} {n} rows")
+        progress.tally(n)
     expected = source.get("reported_counts")
     if isinstance(expected, dict):
         wrong = [
@@ -160,8 +182,11 @@ def _finish(outcome: Outcome, partial: Path, out: Path, source: dict[str, Any], 
     outcome.say(f"metadata: {meta_path(out)}")
 
 
-def from_file(outcome: Outcome, db: Path, out: Path, overwrite: bool = False) -> None:
+def from_file(
+    outcome: Outcome, db: Path, out: Path, overwrite: bool = False, *, progress: Progress | None = None
+) -> None:
     """Snapshot the database file of a STOPPED legacy service: checkpoint it, then copy it."""
+    tell = progress or disabled("snapshot")
     if not db.is_file():
         raise MigrationError(f"legacy database {db} does not exist")
     partial = _prepare_out(out, overwrite)
@@ -175,8 +200,10 @@ def from_file(outcome: Outcome, db: Path, out: Path, overwrite: bool = False) ->
     finally:
         con.close()
     snapshot_at = _now()
-    shutil.copyfile(db, partial)
-    _finish(outcome, partial, out.resolve(), {"kind": "file", "database": str(db.resolve())}, snapshot_at)
+    with tell.waiting(f"copying {db} ({db.stat().st_size:,} bytes)", _written(partial)):
+        shutil.copyfile(db, partial)
+    source = {"kind": "file", "database": str(db.resolve())}
+    _finish(outcome, partial, out.resolve(), source, snapshot_at, progress=tell)
 
 
 def legacy_health(base: str) -> dict[str, Any]:
@@ -213,8 +240,10 @@ def from_service(
     *,
     freeze_db: Path | None = None,
     overwrite: bool = False,
+    progress: Progress | None = None,
 ) -> None:
     """Ask the running legacy service, its writes frozen, for a consistent copy of its database."""
+    tell = progress or disabled("snapshot")
     base = api_base(legacy_url)
     health = legacy_health(base)
     if not health["writes_frozen"]:
@@ -231,9 +260,10 @@ def from_service(
     outcome.say(f"legacy writes frozen at {base}")
     partial = _prepare_out(out, overwrite)
     try:
-        status, body = post_json(
-            base + "/admin/snapshot", {"path": str(partial)}, {"X-Admin-Token": token}, timeout=600
-        )
+        with tell.waiting(f"the service at {base} writes a consistent copy to {partial}", _written(partial)):
+            status, body = post_json(
+                base + "/admin/snapshot", {"path": str(partial)}, {"X-Admin-Token": token}, timeout=600
+            )
     except HttpError as e:
         raise MigrationError(f"snapshot request to {base}/admin/snapshot failed: {e}") from e
     if status != 200 or not isinstance(body, dict):
@@ -244,4 +274,4 @@ def from_service(
     reported = {t.kind: body[t.kind] for t in TABLES if isinstance(body.get(t.kind), int)}
     snapshot_at = str(body.get("snapshot_at") or _now())
     source = {"kind": "service", "url": base, "reported_counts": reported}
-    _finish(outcome, partial, out.resolve(), source, snapshot_at)
+    _finish(outcome, partial, out.resolve(), source, snapshot_at, progress=tell)

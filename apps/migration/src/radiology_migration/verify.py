@@ -13,10 +13,11 @@ from . import duck, pg
 from .checksums import compare_table, duckdb_side, postgres_side
 from .keys import duplicate_keys_duckdb, duplicate_keys_postgres
 from .outcome import Outcome
+from .progress import Progress, disabled
 from .snapshot import check_meta_matches
 
 
-def run(outcome: Outcome, snapshot: Path, dsn: str) -> None:
+def run(outcome: Outcome, snapshot: Path, dsn: str, *, progress: Progress | None = None) -> None:
     started = time.perf_counter()
     gates: list[dict[str, Any]] = []
     outcome.data["gates"] = gates
@@ -27,7 +28,7 @@ def run(outcome: Outcome, snapshot: Path, dsn: str) -> None:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         pg.check_tables(conn)
-        _gates(outcome, gates, con, conn, snapshot)
+        _gates(outcome, gates, con, conn, snapshot, progress=progress or disabled("verify"))
     finally:
         conn.rollback()
         conn.close()
@@ -42,10 +43,19 @@ def run(outcome: Outcome, snapshot: Path, dsn: str) -> None:
         outcome.say(f"stopped at the first failing gate after {seconds:.2f}s")
 
 
-def _gates(outcome: Outcome, gates: list[dict[str, Any]], con: Any, conn: psycopg.Connection, snapshot: Path) -> None:
+def _gates(
+    outcome: Outcome,
+    gates: list[dict[str, Any]],
+    con: Any,
+    conn: psycopg.Connection,
+    snapshot: Path,
+    *,
+    progress: Progress,
+) -> None:
     # Gate 1: exact row counts.
-    source = {t.kind: duck.count(con, t) for t in TABLES}
-    target = {t.kind: pg.count(conn, t) for t in TABLES}
+    with progress.waiting("gate counts: counting the rows on both sides"):
+        source = {t.kind: duck.count(con, t) for t in TABLES}
+        target = {t.kind: pg.count(conn, t) for t in TABLES}
     check_meta_matches(snapshot, source)
     mismatched = {k: {"snapshot": source[k], "postgres": target[k]} for k in source if source[k] != target[k]}
     gates.append(
@@ -61,7 +71,8 @@ def _gates(outcome: Outcome, gates: list[dict[str, Any]], con: Any, conn: psycop
         )
         return
     # Gate 2: keys present and distinct on both sides.
-    problems = duplicate_keys_duckdb(con) + duplicate_keys_postgres(conn)
+    with progress.waiting("gate keys: present and distinct on both sides"):
+        problems = duplicate_keys_duckdb(con) + duplicate_keys_postgres(conn)
     gates.append({"gate": "keys", "ok": not problems, "problems": [p.as_dict() for p in problems]})
     if problems:
         for p in problems:
@@ -70,7 +81,12 @@ def _gates(outcome: Outcome, gates: list[dict[str, Any]], con: Any, conn: psycop
         return
     outcome.say("[keys]      ok  every key present and distinct on both sides")
     # Gate 3: field-by-field equality through per-row checksums.
-    results = [compare_table(t, duckdb_side(con), postgres_side(conn), source[t.kind]) for t in TABLES]
+    results = []
+    for t in TABLES:  # one SQL aggregate per side and table: the count moves when the table is done
+        progress.start(t.kind, source[t.kind])
+        with progress.waiting(f"{t.kind} checksums", announce=False):
+            results.append(compare_table(t, duckdb_side(con), postgres_side(conn), source[t.kind]))
+        progress.end(source[t.kind])
     bad = [r for r in results if not r.ok]
     gates.append({"gate": "checksums", "ok": not bad, "tables": {r.table: r.as_dict() for r in results}})
     for r in results:
