@@ -111,11 +111,19 @@ WEB_URL = $$(ansible -i $(INVENTORY) localhost -m ansible.builtin.debug -a var=r
 site: artifacts lab ## provision the lab: PostgreSQL, both services, nginx, the frontend on the legacy backend
 	$(LAB_ENV); ansible-playbook -i $(INVENTORY) site.yml
 
+# LOAD=N runs the project's bounded load (N simulated users browsing and writing through nginx, at most 20 minutes)
+# during the cutover, so that the report carries real figures of what users saw; LOAD=0 (default) runs none.
+LOAD ?= 0
 .PHONY: cutover
-cutover: site ## provision the lab (site), then the whole cutover on it; prints the frontend URL and the report path
-	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/cutover-$(RUN_STAMP); \
-	  ansible-playbook -i $(INVENTORY) cutover.yml \
-	  || { echo "cutover FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
+cutover: site ## provision the lab (site), then the whole cutover on it (LOAD=100: with 100 users); prints the report path
+	$(LAB_ENV); export RADIOLOGY_RUN_DIR=$(CURDIR)/reports/cutover-$(RUN_STAMP); rc=0; \
+	  if [ "$(LOAD)" -gt 0 ]; then export RADIOLOGY_LOAD_USERS=$(LOAD); \
+	    radiology-ops load --web "$(WEB_URL)" --users $(LOAD) --duration 1200 --max-requests 400000 \
+	      --out "$$RADIOLOGY_RUN_DIR/load" --background; fi; \
+	  ansible-playbook -i $(INVENTORY) cutover.yml || rc=$$?; \
+	  if [ "$(LOAD)" -gt 0 ]; then radiology-ops load-stop --out "$$RADIOLOGY_RUN_DIR/load" || true; \
+	    radiology-ops report --run-dir "$$RADIOLOGY_RUN_DIR" >/dev/null; fi; \
+	  if [ $$rc -ne 0 ]; then echo "cutover FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; fi; \
 	  echo "Frontend: $(WEB_URL)/   Report: $$RADIOLOGY_RUN_DIR/report.html"
 
 .PHONY: rollback
@@ -124,6 +132,13 @@ rollback: venv ## roll the lab back to the legacy service, carrying new writes b
 	  ansible-playbook -i $(INVENTORY) rollback.yml \
 	  || { echo "rollback FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
 	  echo "Frontend: $(WEB_URL)/   Report: $$RADIOLOGY_RUN_DIR/report.html"
+
+.PHONY: status
+status: venv ## where the lab stands: who serves, write freezes, row counts, data version, last run, run lock (read-only)
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	  ansible-playbook -i $(INVENTORY) playbooks/status.yml -e radiology_status_text_out=$$out/status.txt \
+	    > $$out/ansible.log 2>&1 || { cat $$out/ansible.log; echo "make status: reading the hosts failed (above)"; exit 1; }; \
+	  cat $$out/status.txt
 
 .PHONY: clean
 clean: ## remove build outputs (not the lab)

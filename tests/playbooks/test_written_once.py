@@ -63,3 +63,4 @@ def test_evidence_is_kept_through_one_task_file():
             kept.add(task["vars"]["radiology_verify_evidence"])
     # The names the report builder (apps/ops) reads; renaming one loses that evidence from the report.
     assert {"load.json", "verify.json", "api-diff.json", "export-tasks.json", "verify-rollback.json"} <= kept
+    assert {"run.json", "state-end.json"} <= kept

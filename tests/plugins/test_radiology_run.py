@@ -1,0 +1,151 @@
+"""The run's decisions (playbooks/filter_plugins/radiology_run.py): safe phase selections, who serves, secrets."""
+
+import base64
+import json
+from itertools import combinations
+
+import pytest
+from conftest import ROOT, load_module
+
+run = load_module(ROOT / "playbooks" / "filter_plugins" / "radiology_run.py")
+PHASES = run.CUTOVER_OPTIONAL + run.CUTOVER_CHAIN
+
+
+@pytest.mark.parametrize(
+    ("tags", "skip"),
+    [
+        ([], []),
+        (["all"], []),
+        (["all"], ["provision"]),
+        (["all"], ["preflight", "provision"]),
+        (["preflight"], []),
+        (["provision"], []),
+        (["preflight", "provision"], []),
+        (["freeze", "migrate", "gates", "switch", "unfreeze", "watch"], []),
+    ],
+)
+def test_safe_cutover_selections_pass(tags, skip):
+    assert run.radiology_tag_problem(tags, skip, "cutover") == ""
+
+
+def test_every_selection_with_part_of_the_chain_is_refused():
+    # Exhaustive over --tags sets: a selection passes only if it holds the whole chain or none of it.
+    for size in range(1, len(PHASES) + 1):
+        for tags in combinations(PHASES, size):
+            chain = set(tags) & set(run.CUTOVER_CHAIN)
+            problem = run.radiology_tag_problem(list(tags), [], "cutover")
+            assert (problem == "") == (not chain or chain == set(run.CUTOVER_CHAIN)), tags
+
+
+def test_site_takes_any_selection_and_rollback_none():
+    assert run.radiology_tag_problem(["provision"], ["db"], "site") == ""
+    assert run.radiology_tag_problem(["all"], [], "rollback") == ""
+    assert "takes no --tags" in run.radiology_tag_problem(["rollback-switch"], [], "rollback")
+
+
+def _slurp(doc):
+    return {"content": base64.b64encode(json.dumps(doc).encode()).decode()}
+
+
+def _meta(backend):
+    return {"backend": backend, "release": f"1.0.0-abc-{backend}"}
+
+
+def _state(current, facts):
+    return run.radiology_state(
+        {
+            "current": current,
+            "facts": facts,
+            "legacy_freeze": {"legacy": {"stat": {"exists": True}}},
+            "imaging_freeze": {"app1": {"stat": {"exists": False}}, "app2": {}},
+            "lock": {},
+            "read_at": "now",
+        }
+    )
+
+
+def test_who_serves_comes_from_current_on_every_web_host():
+    state = _state(
+        {"web1": _slurp(_meta("imaging")), "web2": _slurp(_meta("imaging"))},
+        {"web1": _slurp(_meta("imaging")), "web2": {}},
+    )
+    assert state["serving"] == "imaging" and state["problems"] == []
+    assert state["web"]["web1"] == _meta("imaging")
+    assert state["writes"]["legacy"]["legacy"] == {"reachable": True, "writes_frozen": True}
+    assert state["writes"]["imaging"]["app2"] == {"reachable": False, "writes_frozen": None}
+
+
+def test_a_rebuilt_web_host_without_current_serves_nothing_and_is_no_problem():
+    state = _state({"web1": _slurp(_meta("imaging")), "web2": {}}, {"web1": {}, "web2": {}})
+    assert state["serving"] == "imaging" and state["problems"] == []
+    assert _state({"web1": {}}, {"web1": {}})["serving"] == "none"
+
+
+def test_a_fact_that_disagrees_with_current_is_named():
+    state = _state({"web1": _slurp(_meta("imaging"))}, {"web1": _slurp(_meta("legacy"))})
+    assert state["serving"] == "imaging"
+    assert len(state["problems"]) == 1
+    assert state["problems"][0].startswith("web1: current points at 1.0.0-abc-imaging (backend imaging)")
+    assert "says legacy" in state["problems"][0]
+
+
+def test_web_hosts_that_disagree_are_named():
+    state = _state({"web1": _slurp(_meta("imaging")), "web2": _slurp(_meta("legacy"))}, {})
+    assert state["serving"] == "mixed"
+    assert state["problems"] == ["web hosts serve different backends: web1=imaging, web2=legacy"]
+
+
+def test_secret_problems_name_variables_never_values():
+    secrets = [
+        {"var": "a", "value": "change-me-please-now", "min": 12},
+        {"var": "b", "value": "short", "min": 12},
+        {"var": "c", "value": "Zq8vT3nW5kR1pL7x", "min": 12},
+        {"var": "d", "value": "Zq8vT3nW5kR1pL7x", "min": 12},
+        {"var": "e", "value": "abababababababab", "min": 12},
+    ]
+    problems = run.radiology_secret_problems(secrets)
+    assert problems == [
+        "a looks like a placeholder (contains 'change-me')",
+        "b is missing or shorter than 12 characters",
+        "d is the same as c: every secret must be different",
+        "e looks like a placeholder (too few distinct characters)",
+    ]
+
+
+def test_status_table_says_what_is_frozen_and_who_holds_the_lock():
+    state = _state({"web1": _slurp(_meta("imaging"))}, {})
+    status = {
+        **state,
+        "services": run.radiology_status_services(
+            {
+                "legacy": {
+                    "results": [
+                        {
+                            "radiology_status_service": "legacy",
+                            "status": 200,
+                            "json": {"examinations": 1250, "reports": 786, "analysis_tasks": 3},
+                        }
+                    ]
+                },
+                "app1": {
+                    "results": [
+                        {
+                            "radiology_status_service": "imaging",
+                            "status": 503,
+                            "json": {"error": {"message": "database unreachable"}},
+                        }
+                    ]
+                },
+            }
+        ),
+        "data_version": 7,
+        "last_run": None,
+        "lock": {"playbook": "cutover", "run_id": "cutover-1", "operator": "alice@ctl", "started": "t0"},
+    }
+    table = run.radiology_status_table(status)
+    assert table[0] == "serving: imaging  (web1: imaging 1.0.0-abc-imaging)"
+    assert any(line.split()[:3] == ["legacy", "legacy", "FROZEN"] and "1250" in line for line in table)
+    assert any(line.split()[:3] == ["imaging", "app1", "open"] and "503 database unreachable" in line for line in table)
+    assert any(line.split()[:3] == ["imaging", "app2", "unknown"] for line in table)
+    assert "run lock: HELD by cutover cutover-1 (alice@ctl, since t0)" in table
+    assert "last run: none recorded" in table
