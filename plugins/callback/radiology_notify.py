@@ -83,11 +83,15 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result: Any) -> None:
         facts = result._result.get("ansible_facts") or {}
-        if URL_FACT in facts:
-            self.url = str(facts[URL_FACT] or "")
         for fact, key in IDENTITY_FACTS.items():
             if fact in facts:
                 self.identity[key] = facts[fact] or None
+        if URL_FACT in facts:
+            known = bool(self.url)
+            self.url = str(facts[URL_FACT] or "")
+            if self.url and not known and self.phase_announced and self.phase is not None:
+                # The URL is recorded inside the first phase, after that phase started: announce it now.
+                self.send({"event": "phase_started", "phase": self.phase})
         self._started()
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:

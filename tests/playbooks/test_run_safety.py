@@ -43,7 +43,6 @@ def test_unsafe_selections_are_refused_before_any_host(playbook, args, refusal):
     [
         ({"IMAGING_DB_PASSWORD": "change-me-db-password"}, "radiology_db_password looks like a placeholder"),
         ({"LEGACY_ADMIN_TOKEN": "aaaaaaaaaaaaaaaaaaaa"}, "legacy_api_admin_token looks like a placeholder"),
-        ({"LEGACY_ADMIN_TOKEN": GOOD_SECRETS["IMAGING_DB_PASSWORD"] + "Ab"}, None),
         (
             {"LEGACY_ADMIN_TOKEN": GOOD_SECRETS["IMAGING_SECRET_KEY"]},
             "legacy_api_admin_token is the same as imaging_api_secret_key",
@@ -52,13 +51,9 @@ def test_unsafe_selections_are_refused_before_any_host(playbook, args, refusal):
 )
 def test_weak_secrets_are_refused_naming_the_variable_never_the_value(secrets, problem):
     env = {**GOOD_SECRETS, **secrets}
+    # Refused in the preflight, so the run never reaches a host (a strong set of secrets would provision the lab:
+    # that case is tested on the filter, tests/plugins/test_radiology_run.py).
     proc, _ = _run("site.yml", env, "--limit", "web")
-    if problem is None:  # a distinct, strong secret passes the secrets check (the run then fails on the hosts)
-        assert "looks like a placeholder" not in proc.stdout and "is the same as" not in proc.stdout, proc.stdout[
-            -3000:
-        ]
-        assert "Fail when the artifacts are missing" in proc.stdout  # the checks after the secrets ran
-        return
     assert proc.returncode != 0
     assert problem in proc.stdout, proc.stdout[-3000:]
     for value in secrets.values():

@@ -20,6 +20,9 @@ PLAYBOOK = """
   hosts: localhost
   gather_facts: false
   tasks:
+    - name: A check before the run is recorded (the phase starts before the URL is known)
+      ansible.builtin.debug:
+        msg: checked
     - name: Record the run (as playbooks/preflight_inputs.yml does)
       ansible.builtin.set_fact:
         radiology_run_notify_url: "{{ url }}"
