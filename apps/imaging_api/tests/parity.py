@@ -7,12 +7,15 @@ bytes are compared. Nothing else is ever masked.
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
+from radiology_contract import responses
 
 API = "/api/v1"
+MAX_BODY = responses.MAX_REQUEST_BODY_BYTES
 VOLATILE_TASK_FIELDS = ("task_id", "created_at", "completed_at")
 
 
@@ -287,3 +290,22 @@ def valid_task_bodies() -> list[bytes]:
         {"name": "Extra keys ignored", "task_type": "status_distribution", "extra": [1, 2]},
     ]
     return [json.dumps(b, ensure_ascii=False).encode() for b in bodies]
+
+
+def oversized_task_body() -> bytes:
+    """A task body of about 2 MB (twice the contract's body limit): a name far past its own limit, too."""
+    return json.dumps({"name": "x" * (2 * MAX_BODY), "task_type": "status_distribution"}).encode()
+
+
+def chunks(body: bytes, size: int = 65536) -> Iterator[bytes]:
+    """The body as an iterator, which httpx sends chunked (Transfer-Encoding: chunked, no Content-Length)."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def request_alone(method: str, url: str, content: bytes | Iterator[bytes] | None = None) -> httpx.Response:
+    """One request on a connection of its own, for bodies a service does not read to the end (413, or 503 for a
+    frozen write). gunicorn then drains at most 64 KiB and closes the connection although its answer announced
+    keep-alive: a shared client could send its next request into that closing connection."""
+    with httpx.Client(timeout=60) as alone:
+        return alone.request(method, url, content=content)

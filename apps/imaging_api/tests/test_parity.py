@@ -12,15 +12,19 @@ from radiology_contract import responses
 from .conftest import legacy
 from .parity import (
     API,
+    MAX_BODY,
     TRAILING_SLASH_CALLS,
     UUID_TEXT,
     Answer,
     Call,
+    chunks,
     differences,
     get,
     invalid_task_bodies,
     mask_new_task,
+    oversized_task_body,
     read_battery,
+    request_alone,
     send,
     valid_task_bodies,
 )
@@ -139,22 +143,29 @@ def test_frozen_writes_answer_the_same(
         calls = [
             Call("POST", API + "/analysis/tasks", valid_task_bodies()[0]),
             Call("POST", API + "/analysis/tasks", b"not json"),
+            Call("POST", API + "/analysis/tasks", oversized_task_body()),  # 413 first: nothing is read
             Call("DELETE", f"{API}/analysis/tasks/00000000-0000-0000-0000-000000000000"),
             get("/studies/search", ("q", "chest")),
         ]
         problems: list[str] = []
         for call in calls:
-            legacy_response = client.request(call.method, legacy_url + call.path, content=call.body)
-            imaging_response = client.request(call.method, imaging_url + call.path, content=call.body)
+            legacy_response = request_alone(call.method, legacy_url + call.path, call.body)
+            imaging_response = request_alone(call.method, imaging_url + call.path, call.body)
             problems += differences(
                 call,
                 Answer(legacy_response.status_code, legacy_response.content, None),
                 Answer(imaging_response.status_code, imaging_response.content, None),
             )
-            if call.method != "GET":
+            if call.method != "GET" and call.body is not None and len(call.body) > MAX_BODY:
+                assert imaging_response.status_code == 413
+            elif call.method != "GET":
                 assert imaging_response.status_code == 503
                 assert imaging_response.headers["Retry-After"] == str(responses.RETRY_AFTER_SECONDS)
                 assert legacy_response.headers["Retry-After"] == imaging_response.headers["Retry-After"]
+        # a chunked body is only read after the freeze check: 503 on both, even when it is too large
+        for url in (legacy_url, imaging_url):
+            chunked = request_alone("POST", url + API + "/analysis/tasks", chunks(oversized_task_body()))
+            assert (chunked.status_code, chunked.json()["error"]["code"]) == (503, "writes_frozen"), url
         health = both(client, legacy_url, imaging_url, get("/health"))
         assert json.loads(health[1].body)["writes_frozen"] is True
         assert json.loads(health[0].body)["writes_frozen"] is True
@@ -205,3 +216,69 @@ def test_comparison_catches_a_single_differing_character(
     assert mask_new_task(json.dumps(task).encode(), {"a", "b"}) != mask_new_task(
         json.dumps(renamed).encode(), {"a", "b"}
     )
+
+
+def test_oversized_bodies_get_the_same_413(client: httpx.Client, legacy_url: str, imaging_url: str) -> None:
+    """A 2 MB task body: declared (Content-Length) or chunked, the same 413 envelope from both services."""
+    body = oversized_task_body()
+    assert len(body) >= 2_000_000
+    expected = responses.render(responses.payload_too_large()[1])
+    before = both(client, legacy_url, imaging_url, get("/analysis/tasks", ("page_size", "100")))
+    declared = [request_alone("POST", url + API + "/analysis/tasks", body) for url in (legacy_url, imaging_url)]
+    assert [(r.status_code, r.content) for r in declared] == [(413, expected), (413, expected)]
+    streamed = [request_alone("POST", url + API + "/analysis/tasks", chunks(body)) for url in (legacy_url, imaging_url)]
+    assert [(r.status_code, r.content) for r in streamed] == [(413, expected), (413, expected)]
+    assert all(r.headers["content-type"] == "application/json" for r in streamed)
+    # nothing was created on either side
+    after = both(client, legacy_url, imaging_url, get("/analysis/tasks", ("page_size", "100")))
+    assert [a.body for a in after] == [b.body for b in before]
+
+
+def test_bodies_up_to_the_limit_are_read_the_same_chunked_or_not(
+    client: httpx.Client, legacy_url: str, imaging_url: str
+) -> None:
+    """A body of exactly the limit is a task on both; one byte more is a 413 on both, declared or chunked."""
+    task = valid_task_bodies()[0]
+    padded = task + b" " * (MAX_BODY - len(task))
+    for content in (padded, padded + b" "):
+        for streamed in (False, True):
+            answers = [
+                request_alone("POST", url + API + "/analysis/tasks", chunks(content) if streamed else content)
+                for url in (legacy_url, imaging_url)
+            ]
+            statuses = [a.status_code for a in answers]
+            assert statuses == ([201, 201] if len(content) == MAX_BODY else [413, 413]), (len(content), streamed)
+            for answer, url in zip(answers, (legacy_url, imaging_url), strict=True):
+                if answer.status_code == 201:
+                    gone = client.delete(f"{url}{API}/analysis/tasks/{answer.json()['task_id']}")
+                    assert gone.status_code == 204
+            if statuses == [201, 201]:
+                ids = {a.json()["task_id"] for a in answers}
+                masked = [mask_new_task(a.content, ids) for a in answers]
+                assert masked[0] == masked[1]
+            else:
+                assert answers[0].content == answers[1].content
+
+
+@pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "127.0.0.2", "a b", "localhost:x", "*"])
+def test_disallowed_hosts_get_the_same_400(client: httpx.Client, legacy_url: str, imaging_url: str, host: str) -> None:
+    expected = responses.render(responses.bad_host()[1])
+    for path in ("/api/v1/health", "/api/v1/studies/search", "/api/v1/nothing"):
+        answers = [client.get(url + path, headers={"Host": host}) for url in (legacy_url, imaging_url)]
+        assert [(a.status_code, a.content) for a in answers] == [(400, expected), (400, expected)], path
+        assert [a.headers["X-Backend"] for a in answers] == ["legacy", "imaging"]
+    posted = [
+        client.post(url + API + "/analysis/tasks", content=valid_task_bodies()[0], headers={"Host": host})
+        for url in (legacy_url, imaging_url)
+    ]
+    assert [(a.status_code, a.content) for a in posted] == [(400, expected), (400, expected)]
+
+
+@pytest.mark.parametrize("host", ["LOCALHOST:1", "127.0.0.1:65000", "localhost.", "localhost"])
+def test_allowed_hosts_are_answered_the_same_whatever_the_port(
+    client: httpx.Client, legacy_url: str, imaging_url: str, host: str
+) -> None:
+    call = get("/studies/search", ("page_size", "2"))
+    answers = [client.get(url + call.path, headers={"Host": host}) for url in (legacy_url, imaging_url)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].content == answers[1].content

@@ -11,6 +11,7 @@ from radiology_contract import synthetic
 
 ROWS = 300
 SEED = 7
+BASE_URL = "http://localhost"  # a Host the service answers for by default (LEGACY_ALLOWED_HOSTS)
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,6 @@ def client(seeded_db: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LEGACY_ADMIN_TOKEN", "s3cret")
     monkeypatch.setenv("LEGACY_CORS_ORIGINS", "http://localhost:3000")
     app = create_app(Settings.from_env(seeded_db))
-    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+    with TestClient(app, base_url=BASE_URL, client=("127.0.0.1", 50000)) as c:
         yield c
     app.state.service.con.close()

@@ -21,6 +21,7 @@ from radiology_contract.duckdb_schema import create_schema
 ROWS = 300  # conftest.ROWS
 
 API = "/api/v1"
+BASE_URL = "http://localhost"  # a Host the service answers for by default (LEGACY_ALLOWED_HOSTS)
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -183,7 +184,7 @@ def test_unhandled_error_is_500_without_trace(client: TestClient, monkeypatch: p
 
     monkeypatch.setattr(store, "search_reports", boom)
     app = create_app(client.app.state.service.settings, con=client.app.state.service.con)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as c:
         r = c.get(f"{API}/reports/search")
     assert r.status_code == 500
     assert r.content == responses.render(responses.internal_error()[1])
@@ -209,7 +210,7 @@ def test_freeze_blocks_writes_and_survives_restart(client: TestClient, seeded_db
     # a new app over the same file (a restart) is still frozen
     client.app.state.service.con.close()
     restarted = create_app(Settings.from_env(seeded_db))
-    with TestClient(restarted) as c:
+    with TestClient(restarted, base_url=BASE_URL) as c:
         assert (
             c.post(f"{API}/analysis/tasks", json={"name": "x", "task_type": "status_distribution"}).status_code == 503
         )
@@ -238,7 +239,7 @@ def test_admin_refused_without_token_or_from_afar(client: TestClient, seeded_db:
     body = {"path": str(tmp_path / "snap.duckdb")}
     assert client.post(f"{API}/admin/snapshot", json=body).status_code == 404
     assert client.post(f"{API}/admin/snapshot", json=body, headers={"X-Admin-Token": "wrong"}).status_code == 404
-    remote = TestClient(client.app, client=("10.1.2.3", 40000))
+    remote = TestClient(client.app, base_url=BASE_URL, client=("10.1.2.3", 40000))
     assert remote.post(f"{API}/admin/snapshot", json=body, headers=ADMIN).status_code == 404
     assert not (tmp_path / "snap.duckdb").exists()
 
@@ -246,7 +247,7 @@ def test_admin_refused_without_token_or_from_afar(client: TestClient, seeded_db:
 def test_admin_disabled_without_env(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LEGACY_ADMIN_TOKEN", raising=False)
     app = create_app(Settings.from_env(seeded_db))
-    with TestClient(app, client=("127.0.0.1", 1)) as c:
+    with TestClient(app, base_url=BASE_URL, client=("127.0.0.1", 1)) as c:
         r = c.post(f"{API}/admin/tasks/sync", json={"tasks": []}, headers={"X-Admin-Token": ""})
         assert r.status_code == 404
     app.state.service.con.close()
@@ -334,7 +335,7 @@ def test_empty_database_is_unavailable_not_empty(tmp_path: Path) -> None:
     create_schema(con)
     con.close()
     app = create_app(Settings(db_path=db))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=BASE_URL) as c:
         assert c.get(f"{API}/health").status_code == 503
         r = c.get(f"{API}/studies/search")
         assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"

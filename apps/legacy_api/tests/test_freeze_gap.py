@@ -29,6 +29,8 @@ SNAPSHOT = f"{API}/admin/snapshot"
 ADMIN = {"X-Admin-Token": "s3cret"}
 PATIENCE = 30  # seconds before a test gives up on an event that should come at once (a hang, not a wait)
 
+BASE_URL = "http://localhost"  # a Host the service answers for by default (LEGACY_ALLOWED_HOSTS)
+
 
 class Gate:
     """Stops the first call of a wrapped function until `release` is set; `entered` says it got there."""
@@ -157,7 +159,7 @@ def impatient_client(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     monkeypatch.setenv("LEGACY_ADMIN_TOKEN", "s3cret")
     monkeypatch.setenv("LEGACY_SNAPSHOT_WAIT_SECONDS", "0.2")
     app = create_app(Settings.from_env(seeded_db))
-    with TestClient(app, client=("127.0.0.1", 50000)) as c:
+    with TestClient(app, base_url=BASE_URL, client=("127.0.0.1", 50000)) as c:
         yield c
     app.state.service.con.close()
 

@@ -19,9 +19,14 @@ JSON_CONTENT_TYPE = "application/json"
 BACKEND_HEADER = "X-Backend"  # which backend answered: "legacy" or "imaging"
 REQUEST_ID_HEADER = "X-Request-ID"
 RETRY_AFTER_SECONDS = 30  # sent with 503 while writes are frozen for a cutover
+# The largest request body either service accepts (Django's DATA_UPLOAD_MAX_MEMORY_SIZE is this value); a
+# larger one, declared by Content-Length or grown while read (chunked), answers 413 payload_too_large.
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
 
 # HTTP status of each error code.
 ERROR_STATUS = {
+    "bad_host": 400,
+    "payload_too_large": 413,
     "validation_error": 422,
     "not_found": 404,
     "method_not_allowed": 405,
@@ -110,6 +115,15 @@ def writes_frozen() -> tuple[int, dict[str, Any]]:
 
 def service_unavailable(reason: str) -> tuple[int, dict[str, Any]]:
     return error("service_unavailable", reason)
+
+
+def bad_host() -> tuple[int, dict[str, Any]]:
+    """The Host header names no host this service is configured to answer for (the host is not echoed)."""
+    return error("bad_host", "The Host header of the request is not allowed.")
+
+
+def payload_too_large(limit: int = MAX_REQUEST_BODY_BYTES) -> tuple[int, dict[str, Any]]:
+    return error("payload_too_large", f"The request body is larger than the limit of {limit} bytes.")
 
 
 def internal_error() -> tuple[int, dict[str, Any]]:

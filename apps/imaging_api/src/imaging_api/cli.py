@@ -3,6 +3,7 @@
 imaging-api migrate                 # create/upgrade the schema
 imaging-api import_excel PATH       # load a workbook (atomic, count-verified)
 imaging-api freeze_barrier --timeout 30  # after the freeze: wait for the writes in flight (studies/freeze.py)
+imaging-api grant_runtime ROLE [--check]  # as the owner: the runtime role's grants, exactly (studies/grants.py)
 imaging-api serve                   # gunicorn with imaging_api.gunicorn_conf
 imaging-api bench ...               # legacy vs new load benchmark (see imaging_api.bench)
 """

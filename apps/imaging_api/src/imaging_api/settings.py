@@ -5,12 +5,16 @@ IMAGING_DEBUG says otherwise; CORS is an explicit allow-list and never `*` unles
 """
 
 from django.core.exceptions import ImproperlyConfigured
+from radiology_contract.hosts import parse_allowed_hosts
+from radiology_contract.responses import MAX_REQUEST_BODY_BYTES
 
 from imaging_api import env
 
 DEBUG = env.flag("IMAGING_DEBUG", default=False)
 SECRET_KEY = env.required("IMAGING_SECRET_KEY", "Django signing key; generate one per installation")
-ALLOWED_HOSTS = env.csv("IMAGING_ALLOWED_HOSTS", ("127.0.0.1", "localhost"))
+# A request whose Host header (port ignored) matches none of these answers 400 bad_host (middleware.py).
+# Read as the legacy service reads LEGACY_ALLOWED_HOSTS (unset or blank: 127.0.0.1, localhost; never `*`).
+ALLOWED_HOSTS = list(parse_allowed_hosts(env.text("IMAGING_ALLOWED_HOSTS")))
 
 DATABASES = {"default": env.database(conn_max_age=env.integer("IMAGING_CONN_MAX_AGE", 600))}
 
@@ -51,7 +55,8 @@ USE_I18N = False
 LANGUAGE_CODE = "en-us"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 APPEND_SLASH = False
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# The contract's body limit: a larger body answers 413 payload_too_large (middleware.py, api.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 LOG_LEVEL = env.text("IMAGING_LOG_LEVEL", "INFO") or "INFO"
 LOGGING = {

@@ -29,12 +29,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import BACKEND, __version__, admin, store
 from .database import open_existing
 from .freeze import WritesFrozenError, WritesInFlightError, is_frozen
+from .guard import BodyTooLargeError, RequestGuard
 from .openapi_docs import ADMIN_DOC, ENDPOINT_DOCS
 from .settings import SNAPSHOT_WAIT_ENV, Settings
 
 log = logging.getLogger("legacy_api")
 API = "/api/v1"
+ADMIN = API + "/admin/"
 LOOPBACK = {"127.0.0.1", "::1"}
+# The admin task sync carries every task row back in one body (a rollback); it is loopback + token only.
+ADMIN_MAX_REQUEST_BODY_BYTES = 256 * 1024 * 1024
+# Headers a reverse proxy adds. The server never trusts them for the client address (server.py), and an admin
+# request that carries one was relayed by a proxy: its sender is not on this host, whatever the peer address.
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 def contract_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -254,6 +261,11 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
 
     _admin_routes(app, service)
 
+    @app.exception_handler(BodyTooLargeError)
+    async def body_too_large(request: Request, exc: BodyTooLargeError) -> Response:
+        del request
+        return error_response(responses.payload_too_large(exc.limit))
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         del request
@@ -270,6 +282,11 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             allow_headers=["Content-Type", responses.REQUEST_ID_HEADER],
             expose_headers=[responses.BACKEND_HEADER, responses.REQUEST_ID_HEADER],
         )
+    app.add_middleware(
+        RequestGuard,
+        allowed_hosts=settings.allowed_hosts,
+        larger_limits=((ADMIN, ADMIN_MAX_REQUEST_BODY_BYTES),),
+    )
     app.add_middleware(ContractHeaders)
     return app
 
@@ -284,12 +301,17 @@ def _admin_error(status: int, code: str, message: str, details: list[ErrorDetail
 
 
 def _admin_allowed(request: Request, settings: Settings) -> bool:
-    """Loopback client AND the right X-Admin-Token; with no token configured the endpoints do not exist."""
+    """Loopback client, not relayed by a proxy, AND the right X-Admin-Token; with no token configured the
+    endpoints do not exist. The client is the real peer of the connection (server.py trusts no proxy header)."""
     if not settings.admin_token:
         return False
     client = request.client.host if request.client else ""
     if client not in LOOPBACK:
         log.warning("admin request from non-loopback client %s refused", client)
+        return False
+    relayed = [name for name in FORWARDING_HEADERS if name in request.headers]
+    if relayed:
+        log.warning("admin request relayed by a proxy (%s) through %s refused", ", ".join(relayed), client)
         return False
     given = request.headers.get("x-admin-token", "")
     if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):

@@ -42,6 +42,29 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def config(
+    app: object, *, host: str = "127.0.0.1", port: int = 8000, fd: int | None = None, log_level: str = "info"
+) -> uvicorn.Config:
+    """uvicorn's settings for the service: one worker, long keep-alive, and proxy headers never trusted.
+
+    With `proxy_headers=False` (and no forwarded-allow address, whatever FORWARDED_ALLOW_IPS says) the client
+    address a route sees is always the real peer of the connection, which the loopback-only admin endpoints
+    rely on: a client address taken from X-Forwarded-For would let any caller that reaches the port claim to be
+    127.0.0.1.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        fd=fd,
+        workers=1,
+        log_level=log_level,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        proxy_headers=False,
+        forwarded_allow_ips=[],
+    )
+
+
 def run(
     app: object,
     *,
@@ -55,10 +78,7 @@ def run(
 
     With `fd`, serve that already listening socket (host and port are then not used).
     """
-    config = uvicorn.Config(
-        app, host=host, port=port, fd=fd, workers=1, log_level=log_level, timeout_keep_alive=KEEP_ALIVE_SECONDS
-    )
-    server = DrainingServer(config, drain_seconds=drain_seconds)
+    server = DrainingServer(config(app, host=host, port=port, fd=fd, log_level=log_level), drain_seconds=drain_seconds)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises a SIGINT it handled once it has shut down
         server.run()
     return 0 if server.started else STARTUP_FAILURE

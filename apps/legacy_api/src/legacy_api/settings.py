@@ -6,11 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from radiology_contract.hosts import DEFAULT_ALLOWED_HOSTS, parse_allowed_hosts
+
 DEFAULT_DB = "medical_imaging.duckdb"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_SNAPSHOT_WAIT_SECONDS = 30.0
 SNAPSHOT_WAIT_ENV = "LEGACY_SNAPSHOT_WAIT_SECONDS"
+ALLOWED_HOSTS_ENV = "LEGACY_ALLOWED_HOSTS"
 
 
 def _origins(raw: str | None) -> tuple[str, ...]:
@@ -37,6 +40,8 @@ class Settings:
     admin_token: str | None = None  # admin endpoints are disabled (404) when unset
     # How long the admin snapshot waits for writes in flight (the write lock) before refusing.
     snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
+    # Host header values answered (port ignored; "*" only when configured); any other gets 400 bad_host.
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
 
     @property
     def freeze_path(self) -> Path:
@@ -50,6 +55,7 @@ class Settings:
             cors_origins=_origins(os.environ.get("LEGACY_CORS_ORIGINS")),
             admin_token=token,
             snapshot_wait_seconds=_seconds(SNAPSHOT_WAIT_ENV, DEFAULT_SNAPSHOT_WAIT_SECONDS),
+            allowed_hosts=parse_allowed_hosts(os.environ.get(ALLOWED_HOSTS_ENV)),
         )
 
 

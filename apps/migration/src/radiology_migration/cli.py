@@ -14,9 +14,14 @@ import psycopg
 from . import apidiff, bench, carryback, load, snapshot, verify
 from .outcome import MigrationError, Outcome
 from .progress import DEFAULT_INTERVAL_S, Progress
+from .secret_files import read_secret, warn_password_on_command_line
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+DSN_ENV = "RADIOLOGY_MIGRATE_DSN"
+DSN_FILE_ENV = "RADIOLOGY_MIGRATE_DSN_FILE"
+ADMIN_TOKEN_ENV = "LEGACY_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a token
+ADMIN_TOKEN_FILE_ENV = "RADIOLOGY_MIGRATE_ADMIN_TOKEN_FILE"  # noqa: S105 - the name of a variable
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -39,20 +44,68 @@ def _add_progress(p: argparse.ArgumentParser) -> None:
 
 
 def _dsn(args: argparse.Namespace) -> str:
+    """The target DSN: --dsn, --dsn-file, then the file named by $RADIOLOGY_MIGRATE_DSN_FILE, then $<--dsn-env>."""
     if args.dsn:
+        warn_password_on_command_line(str(args.dsn))
         return str(args.dsn)
+    if args.dsn_file:
+        return read_secret(args.dsn_file, "DSN")
+    path = os.environ.get(DSN_FILE_ENV)
+    if path:
+        return read_secret(path, f"DSN (${DSN_FILE_ENV})")
     env = os.environ.get(args.dsn_env or "")
     if not env:
-        raise MigrationError(f"no PostgreSQL DSN: pass --dsn or set ${args.dsn_env}")
+        raise MigrationError(
+            f"no PostgreSQL DSN: pass --dsn-file PATH (or --dsn), or set ${DSN_FILE_ENV} or ${args.dsn_env}"
+        )
     return env
 
 
 def _add_dsn(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dsn", help="libpq DSN/URL of the target database")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument(
+        "--dsn",
+        help="libpq DSN/URL of the target database (a password here is visible to other local users: "
+        "prefer --dsn-file)",
+    )
+    given.add_argument(
+        "--dsn-file",
+        metavar="PATH",
+        help=f"file holding the DSN, readable by its owner only (mode 0600 or 0400); env {DSN_FILE_ENV}",
+    )
     p.add_argument(
         "--dsn-env",
-        default="RADIOLOGY_MIGRATE_DSN",
-        help="environment variable holding the DSN (keeps passwords off argv)",
+        default=DSN_ENV,
+        help=f"environment variable holding the DSN when no --dsn/--dsn-file/${DSN_FILE_ENV} (default {DSN_ENV})",
+    )
+
+
+def _admin_token(args: argparse.Namespace) -> str:
+    """The legacy admin token: --admin-token-file, the file named by $RADIOLOGY_MIGRATE_ADMIN_TOKEN_FILE, then
+    $<--admin-token-env>."""
+    if args.admin_token_file:
+        return read_secret(args.admin_token_file, "admin token")
+    path = os.environ.get(ADMIN_TOKEN_FILE_ENV)
+    if path:
+        return read_secret(path, f"admin token (${ADMIN_TOKEN_FILE_ENV})")
+    token = os.environ.get(args.admin_token_env, "")
+    if not token:
+        raise MigrationError(
+            f"no admin token: pass --admin-token-file PATH, or set ${ADMIN_TOKEN_FILE_ENV} or ${args.admin_token_env}"
+        )
+    return token
+
+
+def _add_admin_token(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--admin-token-file",
+        metavar="PATH",
+        help=f"file holding the legacy admin token, readable by its owner only; env {ADMIN_TOKEN_FILE_ENV}",
+    )
+    p.add_argument(
+        "--admin-token-env",
+        default=ADMIN_TOKEN_ENV,
+        help=f"variable holding the admin token when no token file is given (default {ADMIN_TOKEN_ENV})",
     )
 
 
@@ -63,9 +116,7 @@ def cmd_snapshot(args: argparse.Namespace, outcome: Outcome, progress: Progress)
         return
     if not args.legacy_url:
         raise MigrationError("snapshot needs --legacy-url (running service) or --from-file (stopped service)")
-    token = os.environ.get(args.admin_token_env, "")
-    if not token:
-        raise MigrationError(f"the admin token variable ${args.admin_token_env} is not set")
+    token = _admin_token(args)
     if args.freeze and not args.legacy_db:
         raise MigrationError("--freeze needs --legacy-db PATH (the database whose freeze marker to set)")
     snapshot.from_service(
@@ -116,13 +167,13 @@ def cmd_export_tasks(args: argparse.Namespace, outcome: Outcome, _progress: Prog
 
 
 def cmd_push_tasks(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
-    token = os.environ.get(args.admin_token_env, "")
-    if not token:
-        raise MigrationError(f"the admin token variable ${args.admin_token_env} is not set")
+    token = _admin_token(args)
     carryback.push_tasks(outcome, Path(args.tasks_file), args.legacy_url, token)
 
 
 def cmd_bench(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    if args.dsn:
+        warn_password_on_command_line(args.dsn)
     bench.run(
         outcome, rows=args.rows, workdir=Path(args.workdir) if args.workdir else None, dsn=args.dsn, keep=args.keep
     )
@@ -136,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--out", required=True, help="snapshot file to write (metadata goes to <out>.meta.json)")
     p.add_argument("--legacy-url", help="base URL of the running legacy service, e.g. http://127.0.0.1:8000")
-    p.add_argument("--admin-token-env", default="LEGACY_ADMIN_TOKEN", help="variable holding the admin token")
+    _add_admin_token(p)
     p.add_argument("--freeze", action="store_true", help="freeze legacy writes first (needs --legacy-db)")
     p.add_argument("--legacy-db", help="the legacy database file (for --freeze)")
     p.add_argument("--from-file", metavar="DB", help="snapshot the file of a STOPPED legacy service instead")
@@ -186,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--tasks-file", required=True)
     p.add_argument("--legacy-url", required=True, help="base URL of the legacy service, from its own host")
-    p.add_argument("--admin-token-env", default="LEGACY_ADMIN_TOKEN", help="variable holding the admin token")
+    _add_admin_token(p)
     p.set_defaults(func=cmd_push_tasks)
 
     p = sub.add_parser("bench", help="1M examinations: load and verify rows/s next to DuckDB's postgres extension")

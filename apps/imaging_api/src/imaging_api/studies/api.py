@@ -6,6 +6,8 @@ radiology_contract.responses.render(...).
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -157,6 +159,12 @@ def health(request: HttpRequest) -> HttpResponse:
             "writes_frozen": writes_frozen(),
         }
     )
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body without a declared length that grew past DATA_UPLOAD_MAX_MEMORY_SIZE while it was read."""
+    return contract_response(responses.payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
 
 
 @api.exception_handler(DatabaseError)
