@@ -8,10 +8,12 @@ testinfra_hosts = ["molecule-nginx-web"]
 ALLOWED_ORIGIN = "https://allowed.hospital.test"
 
 # Makes one request with urllib and prints status, headers (lower-cased names, repeated ones joined) and body.
+# A POST sends "{}", or BODY_SIZE bytes when that argument is given.
 _CLIENT = r"""
 import json, sys, urllib.error, urllib.request
 method, url, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-data = b"{}" if method == "POST" else None
+body_size = int(sys.argv[4]) if len(sys.argv) > 4 else None
+data = (b"{}" if body_size is None else b"x" * body_size) if method == "POST" else None
 req = urllib.request.Request(url, data=data, method=method, headers=headers)
 try:
     resp = urllib.request.urlopen(req, timeout=10)
@@ -24,9 +26,48 @@ print(json.dumps({"status": resp.status, "headers": out, "body": resp.read().dec
 """
 
 
-def _http(host, path, method="GET", headers=None, port=80):
+def _http(host, path, method="GET", headers=None, port=80, body_size=None):
     url = f"http://127.0.0.1:{port}{path}"
-    result = host.run("python3 -c %s %s %s %s", _CLIENT, method, url, json.dumps(headers or {}))
+    extra = [] if body_size is None else [str(body_size)]
+    result = host.run(
+        "python3 -c %s %s %s %s" + " %s" * len(extra), _CLIENT, method, url, json.dumps(headers or {}), *extra
+    )
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _contract_error(resp, status, code):
+    """nginx's own answer in the API contract's error shape, with the security headers and no backend."""
+    assert resp["status"] == status, resp
+    assert resp["headers"]["content-type"] == "application/json", resp
+    doc = json.loads(resp["body"])
+    assert doc["error"]["code"] == code, doc
+    assert doc["error"]["message"], doc
+    assert doc["error"]["details"] == [], doc
+    assert resp["headers"]["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in resp["headers"]["content-security-policy"]
+    assert "x-backend" not in resp["headers"], resp
+
+
+# Sends one raw HTTP request (the argument, with \r\n escapes) and prints what came back before the server
+# closed the connection, as JSON: {"received": "<text>", "reset": bool}.
+_RAW = r"""
+import json, socket, sys
+request = sys.argv[1].encode().decode("unicode_escape").encode()
+sock = socket.create_connection(("127.0.0.1", 80), timeout=10)
+sock.sendall(request)
+received, reset = b"", False
+try:
+    while chunk := sock.recv(65536):
+        received += chunk
+except ConnectionResetError:
+    reset = True
+print(json.dumps({"received": received.decode(errors="replace"), "reset": reset}))
+"""
+
+
+def _raw(host, request):
+    result = host.run("python3 -c %s %s", _RAW, request)
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -102,6 +143,11 @@ def test_imaging_api_balanced_across_app_instances(host):
 
 def _posts_received(host):
     return sum(json.loads(_http(host, "/api/v1/_posts", port=port)["body"])["posts"] for port in (18001, 18002))
+
+
+def _backend_requests(host):
+    """Requests received so far by every stand-in (legacy, imaging-a, imaging-b), asked directly."""
+    return [json.loads(_http(host, "/api/v1/_posts", port=port)["body"])["requests"] for port in (18000, 18001, 18002)]
 
 
 def test_post_never_sent_to_a_second_server(host):
@@ -234,3 +280,151 @@ def test_access_log_records_upstream_timing(host):
     line = next(line for line in log.splitlines() if "request_id=molecule-log-1" in line)
     assert "upstream=127.0.0.1:18000" in line
     assert re.search(r"upstream_response_time=\d+\.\d+", line)
+
+
+def test_access_log_keeps_no_query_string(host):
+    # Searches carry patient names and identifiers in their query strings: the log keeps the path only (as the
+    # client sent it, before the API locations rewrite it), with method and protocol, and the referring page
+    # without its query either.
+    _http(
+        host,
+        "/legacy/api/v1/studies?patient_name=Jane+Doe&patient_id=PID-4711",
+        headers={"X-Request-ID": "molecule-log-2", "Referer": "http://127.0.0.1/studies?q=Jane+Doe"},
+    )
+    log = host.file("/var/log/nginx/radiology.access.log").content_string
+    line = next(line for line in log.splitlines() if "request_id=molecule-log-2" in line)
+    assert '"GET /legacy/api/v1/studies HTTP/1.1" 200 ' in line, line
+    assert '"http://127.0.0.1/studies"' in line, line
+    assert "?" not in line, line
+    assert "Jane" not in line and "PID-4711" not in line, line
+    # No user is authenticated by nginx: "-", as in the combined format.
+    assert line.startswith("127.0.0.1 - - ["), line
+    assert "upstream=127.0.0.1:18000" in line
+
+
+def test_admin_paths_answered_404_by_nginx_alone(host):
+    # The services' operator-only /api/v1/admin/… endpoints trust loopback clients, which nginx is on a shared
+    # host: they must never be reachable through nginx, whatever the spelling.
+    paths = [
+        "/legacy/api/v1/admin/snapshot",
+        "/imaging/api/v1/admin/tasks/sync",
+        "/legacy/api/v1/ADMIN/snapshot",
+        "/imaging/api/v1/Admin",
+        "/legacy/api/v1/%61dmin/snapshot",
+        "/legacy/api/v1/%2561dmin/../admin/snapshot",
+        "/legacy/api/v1//admin/snapshot",
+        "/imaging/api/v1/studies/../admin/tasks/sync",
+        "/imaging/api/v1/studies%2F..%2Fadmin%2Ftasks%2Fsync",
+        "/imaging/api/v1/x/admin/y",
+        "/legacy/api/v1/admin/snapshot?path=/tmp/x.duckdb",
+    ]
+    before = _backend_requests(host)
+    for path in paths:
+        for method in ("GET", "POST"):
+            resp = _http(host, path, method=method, headers={"Content-Type": "application/json"})
+            _contract_error(resp, 404, "not_found")
+    assert _backend_requests(host) == before
+    # A path that only starts with "admin" is an ordinary API path.
+    assert json.loads(_http(host, "/legacy/api/v1/administrations")["body"])["path"] == "/api/v1/administrations"
+
+
+def test_unknown_host_gets_no_answer(host):
+    before = _backend_requests(host)
+    for request in (
+        r"GET /nginx-health HTTP/1.1\r\nHost: other.example.org\r\n\r\n",
+        r"GET /legacy/api/v1/health HTTP/1.1\r\nHost: 10.0.0.99\r\n\r\n",
+        r"POST /imaging/api/v1/tasks HTTP/1.1\r\nHost: other.example.org\r\nContent-Length: 2\r\n\r\n{}",
+        # HTTP/1.0 allows a request without Host: it gets no answer either.
+        r"GET /legacy/api/v1/health HTTP/1.0\r\n\r\n",
+    ):
+        assert _raw(host, request)["received"] == "", request
+    assert _backend_requests(host) == before
+    # HTTP/1.1 without Host is malformed: nginx's own 400, never the site.
+    assert _raw(host, r"GET /legacy/api/v1/health HTTP/1.1\r\n\r\n")["received"].startswith("HTTP/1.1 400 ")
+    assert _backend_requests(host) == before
+
+
+def test_site_answers_on_its_names(host):
+    # The default nginx_server_names: the inventory name (no ansible_host in the scenario), localhost and
+    # 127.0.0.1, with or without the port.
+    for name in ("molecule-nginx-web", "localhost", "127.0.0.1", "127.0.0.1:80"):
+        assert _http(host, "/nginx-health", headers={"Host": name})["status"] == 200, name
+        resp = _http(host, "/legacy/api/v1/health", headers={"Host": name})
+        assert json.loads(resp["body"])["backend"] == "legacy", name
+    config = host.file("/etc/nginx/sites-available/radiology.conf").content_string
+    assert re.search(r"^\s*server_name molecule-nginx-web localhost 127\.0\.0\.1;$", config, re.MULTILINE)
+    assert "return 444;" in config
+
+
+def test_body_over_the_limit_is_413_in_the_contract_shape(host):
+    # nginx_client_max_body_size is the default 10m (10 MiB).
+    before = _backend_requests(host)
+    for path in ("/imaging/api/v1/analysis/tasks", "/legacy/api/v1/analysis/tasks"):
+        resp = _http(
+            host, path, method="POST", headers={"Content-Type": "application/json"}, body_size=11 * 1024 * 1024
+        )
+        _contract_error(resp, 413, "payload_too_large")
+    assert _backend_requests(host) == before
+
+
+def test_client_cannot_speak_for_nginx(host):
+    # X-Remote-User is nginx's alone (no user is authenticated by nginx here, so none reaches the backend, even
+    # with a claimed user in Authorization: Basic); X-Forwarded-For and X-Real-IP are replaced, not appended to.
+    for path in ("/legacy/api/v1/health", "/imaging/api/v1/health"):
+        doc = json.loads(
+            _http(
+                host,
+                path,
+                headers={
+                    "X-Remote-User": "mallory",
+                    "X-Forwarded-For": "203.0.113.9",
+                    "X-Real-IP": "203.0.113.9",
+                    "Authorization": "Basic bWFsbG9yeTpzZWNyZXQ=",
+                },
+            )["body"]
+        )
+        headers = doc["headers"]
+        assert headers.get("x-remote-user", "") == "", (path, headers)
+        assert headers["x-forwarded-for"] == "127.0.0.1", (path, headers)
+        assert headers["x-real-ip"] == "127.0.0.1", (path, headers)
+    log = host.file("/var/log/nginx/radiology.access.log").content_string
+    assert "mallory" not in log
+
+
+# Sends COUNT GETs from WORKERS threads at once and prints every answer's status, Retry-After, content type and body.
+_BURST = r"""
+import json, sys, urllib.error, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+url, count, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def get(_):
+    try:
+        resp = urllib.request.urlopen(url, timeout=30)
+    except urllib.error.HTTPError as e:
+        resp = e
+    return [resp.status, resp.headers.get("Retry-After"), resp.headers.get("Content-Type"), resp.read().decode()]
+with ThreadPoolExecutor(workers) as pool:
+    print(json.dumps(list(pool.map(get, range(count)))))
+"""
+
+
+def test_rate_limit_answers_429_in_the_contract_shape(host):
+    # The scenario lowers the limit (molecule.yml: 50 requests/s, burst 100) so that a burst from one address
+    # goes over it; the other tests stay far below.
+    result = host.run("python3 -c %s %s %s %s", _BURST, "http://127.0.0.1/imaging/api/v1/health", "600", "50")
+    assert result.rc == 0, result.stderr
+    answers = json.loads(result.stdout)
+    # Let the bucket drain before anything else runs.
+    host.run("sleep 3")
+    statuses = {status for status, _, _, _ in answers}
+    assert statuses == {200, 429}, statuses
+    limited = [answer for answer in answers if answer[0] == 429]
+    for _, retry_after, content_type, body in limited:
+        assert retry_after == "1"
+        assert content_type == "application/json"
+        assert json.loads(body) == {
+            "error": {"code": "rate_limited", "message": "Too many requests. Retry shortly.", "details": []}
+        }
+    assert len(limited) >= 100, len(limited)
+    config = host.file("/etc/nginx/sites-available/radiology.conf").content_string
+    assert "limit_req_zone $binary_remote_addr zone=radiology_api:10m rate=50r/s;" in config
+    assert config.count("limit_req zone=radiology_api burst=100 nodelay;") == 2
