@@ -60,7 +60,8 @@ lab-image: bootstrap ## build the lab's Debian 12 systemd image locally (cached)
 	scripts/lab-image.sh
 
 .PHONY: lab
-lab: lab-image venv ## bring up the lab containers of INVENTORY (default: four hosts)
+lab: lab-image venv ## bring up the lab containers of INVENTORY (default: four hosts) and its CA and certificates
+	ansible-playbook -i $(INVENTORY) playbooks/lab_pki.yml
 	ansible-playbook -i $(INVENTORY) playbooks/lab_up.yml
 
 .PHONY: lab-destroy

@@ -3,6 +3,7 @@
 - radiology_tag_problem: whether a --tags/--skip-tags selection is one the playbook can run safely;
 - radiology_serving: which backend serves, from where `current` points on every web host;
 - radiology_secret_problems: secrets that are placeholders, too short, or the same as another secret;
+- radiology_db_connections: the database connections the new service's gunicorn threads may hold, per app host;
 - radiology_state: where users are (serving backend, write freezes, run lock) from tasks/read_state.yml's reads;
 - radiology_status_services, radiology_status_table: playbooks/status.yml's figures and its printed table.
 """
@@ -136,6 +137,31 @@ def radiology_secret_problems(secrets: Iterable[Mapping[str, Any]]) -> list[str]
     return problems
 
 
+# gunicorn's rule for the new service (imaging_api.gunicorn_conf): workers = 2 x CPUs + 1 unless set; threads
+# per worker as the imaging_api role sets them (IMAGING_THREADS). Each thread holds at most one connection.
+DEFAULT_THREADS = 4
+
+
+def radiology_db_connections(app_hosts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per app host (its hostvars): workers, threads and the connections they may hold, with a readable label."""
+    budget: list[dict[str, Any]] = []
+    for host in app_hosts:
+        workers = int(host.get("imaging_api_workers") or 0) or 2 * int(host.get("ansible_processor_vcpus") or 1) + 1
+        threads = int(host.get("imaging_api_threads") or DEFAULT_THREADS)
+        name = str(host.get("inventory_hostname", "?"))
+        connections = workers * threads
+        budget.append(
+            {
+                "host": name,
+                "workers": workers,
+                "threads": threads,
+                "connections": connections,
+                "label": f"{name}: {workers} workers x {threads} threads = {connections}",
+            }
+        )
+    return budget
+
+
 def _slurped(result: Mapping[str, Any] | None) -> Any:
     """The JSON document an ansible.builtin.slurp result holds, or None (missing file, unreachable host)."""
     content = (result or {}).get("content")
@@ -249,6 +275,7 @@ class FilterModule:
             "radiology_tag_problem": radiology_tag_problem,
             "radiology_serving": radiology_serving,
             "radiology_secret_problems": radiology_secret_problems,
+            "radiology_db_connections": radiology_db_connections,
             "radiology_state": radiology_state,
             "radiology_status_services": radiology_status_services,
             "radiology_status_table": radiology_status_table,

@@ -102,7 +102,9 @@ class CallbackModule(CallbackBase):
         else:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             self.run_dir = Path(playbook._basedir) / "reports" / f"{name}-{stamp}"
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        # It will hold snapshots and task rows (patient data): the operator's alone.
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.run_dir.chmod(0o700)
         os.environ["RADIOLOGY_RUN_DIR"] = str(self.run_dir.resolve())
         existing = self.run_dir / "phases.json"
         if existing.exists():  # a resumed or chained run (cutover then rollback) appends

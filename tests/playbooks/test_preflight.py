@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NO_HOST = "ansible_host=radiology-test-no-such-container"
-SECRETS = ("IMAGING_DB_PASSWORD", "IMAGING_SECRET_KEY", "LEGACY_ADMIN_TOKEN")
+SECRETS = ("IMAGING_DB_PASSWORD", "IMAGING_DB_OWNER_PASSWORD", "IMAGING_SECRET_KEY", "LEGACY_ADMIN_TOKEN")
 
 
 def _run(playbook: str, env_overrides: dict[str, str], *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -41,6 +41,7 @@ def test_missing_secrets_are_named_at_once(playbook):
     assert proc.returncode != 0
     for var, env in (
         ("radiology_db_password", "IMAGING_DB_PASSWORD"),
+        ("radiology_db_owner_password", "IMAGING_DB_OWNER_PASSWORD"),
         ("imaging_api_secret_key", "IMAGING_SECRET_KEY"),
     ):
         assert f"{var} is missing" in proc.stdout, proc.stdout[-2000:]
@@ -51,7 +52,13 @@ def test_missing_secrets_are_named_at_once(playbook):
 
 def test_a_short_secret_is_refused():
     proc, _ = _run(
-        "site.yml", {"IMAGING_DB_PASSWORD": "short", "IMAGING_SECRET_KEY": "k" * 40, "LEGACY_ADMIN_TOKEN": "t" * 20}
+        "site.yml",
+        {
+            "IMAGING_DB_PASSWORD": "short",
+            "IMAGING_DB_OWNER_PASSWORD": "Pw4-owner-Xz9qL2",
+            "IMAGING_SECRET_KEY": "k" * 40,
+            "LEGACY_ADMIN_TOKEN": "t" * 20,
+        },
     )
     assert proc.returncode != 0
     assert "radiology_db_password is missing or shorter than 12 characters" in proc.stdout

@@ -6,6 +6,7 @@ from test_preflight import _run
 
 GOOD_SECRETS = {
     "IMAGING_DB_PASSWORD": "Zq8vT3nW5kR1pL7x",
+    "IMAGING_DB_OWNER_PASSWORD": "Ow7rP2mQ9vX4kL1z",
     "IMAGING_SECRET_KEY": "Hq3ZrW8mB1yD6fK0sV5nJ2cT9gX4pL7aE3uRw1Yb",
     "LEGACY_ADMIN_TOKEN": "Yt5Kw2Nq8Rz1Lm4Bv7Xc",
 }

@@ -149,3 +149,13 @@ def test_status_table_says_what_is_frozen_and_who_holds_the_lock():
     assert any(line.split()[:3] == ["imaging", "app2", "unknown"] for line in table)
     assert "run lock: HELD by cutover cutover-1 (alice@ctl, since t0)" in table
     assert "last run: none recorded" in table
+
+
+def test_db_connections_follow_gunicorns_rule_and_the_threads():
+    hosts = [
+        {"inventory_hostname": "app1", "ansible_processor_vcpus": 2},
+        {"inventory_hostname": "app2", "imaging_api_workers": 3, "imaging_api_threads": 8},
+    ]
+    budget = run.radiology_db_connections(hosts)
+    assert [b["connections"] for b in budget] == [5 * 4, 3 * 8]
+    assert budget[0]["label"] == "app1: 5 workers x 4 threads = 20"

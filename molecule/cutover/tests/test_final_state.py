@@ -70,3 +70,119 @@ def test_both_app_hosts_are_in_the_upstream(host):
     _only(host, "web")
     config = host.check_output("nginx -T 2>/dev/null")
     assert "cutover-app1:8001" in config and "cutover-app2:8001" in config
+
+
+_CONNECT = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+    print("connected")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+def _connects(host, server, port):
+    return host.check_output("python3 -c %s %s %s", _CONNECT, server, str(port)) == "connected"
+
+
+@pytest.mark.parametrize(("server", "port"), [("cutover-app1", 8001), ("cutover-app2", 8001), ("cutover-legacy", 8000)])
+def test_only_the_web_host_reaches_a_backend(host, server, port):
+    if _name(host) == server:
+        pytest.skip("the backend's own host (loopback is allowed)")
+    assert _connects(host, server, port) == (_name(host) == "cutover-web")
+
+
+_SPOOF = """
+import sys, urllib.error, urllib.request
+headers = {"Host": "127.0.0.1", "X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1",
+           "X-Admin-Token": sys.argv[1], "Content-Type": "application/json"}
+req = urllib.request.Request("http://cutover-legacy:8000/api/v1/admin/tasks/sync", data=b"[]", headers=headers,
+                             method="POST")
+try:
+    print(urllib.request.urlopen(req, timeout=10).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
+def test_a_spoofed_forwarded_for_does_not_open_the_legacy_admin_endpoints(host):
+    _only(host, "web")
+    legacy = host.get_host("docker://cutover-legacy")
+    token = next(
+        line.split("=", 1)[1].strip('"')
+        for line in legacy.file("/etc/radiology/legacy.env").content_string.splitlines()
+        if line.startswith("LEGACY_ADMIN_TOKEN=")
+    )
+    # From the web host (an allowed peer, not loopback), with the right token and every header that could claim
+    # loopback: the legacy judges the real peer and answers 404.
+    spoofed = host.check_output(
+        "python3 -c %s %s",
+        _SPOOF,
+        token,
+    )
+    assert spoofed == "404", spoofed
+    through_nginx = request(host, "http://127.0.0.1/legacy/api/v1/admin/snapshot", method="POST", body="{}")
+    assert through_nginx["status"] == 404
+
+
+def _as_runtime_role(host, sql):
+    script = f"SET ROLE imaging; {sql}"
+    return host.run("su postgres -c %s", f"psql -q -v ON_ERROR_STOP=1 -XAtc {_shell_quote(script)} imaging")
+
+
+def _shell_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE examinations",
+        "DROP TABLE examinations",
+        "ALTER TABLE examinations ADD COLUMN x int",
+        "DELETE FROM examinations",
+        "UPDATE exam_reports SET report_text = ''",
+        "CREATE TABLE stray (id int)",
+    ],
+)
+def test_the_runtime_role_cannot_change_the_data_or_the_schema(host, sql):
+    _only(host, "db")
+    result = _as_runtime_role(host, sql)
+    assert result.rc != 0 and "permission denied" in result.stderr, (result.stdout, result.stderr)
+
+
+def test_the_runtime_role_reads_and_owns_nothing(host):
+    _only(host, "db")
+    assert _as_runtime_role(host, "SELECT count(*) FROM examinations").stdout.strip() == str(EXAMINATIONS)
+    owners = host.check_output(
+        "su postgres -c %s",
+        "psql -XAtc \"SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'\" imaging",
+    )
+    assert owners.split() == ["imaging_owner"]
+    config = host.check_output(
+        "su postgres -c %s", "psql -XAtc \"SELECT rolconfig FROM pg_roles WHERE rolname = 'imaging'\""
+    )
+    assert "statement_timeout=" in config
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "mode"),
+    [
+        ("app1", "/etc/radiology/migrate.dsn", 0o600),
+        ("app1", "/var/lib/radiology/migration", 0o700),
+        ("legacy", "/etc/radiology/legacy-admin.token", 0o600),
+        ("legacy", "/var/lib/radiology/legacy/snapshots", 0o700),
+        ("db", "/var/backups/radiology", 0o700),
+    ],
+)
+def test_secrets_and_patient_data_at_rest_are_root_or_owner_only(host, name, path, mode):
+    _only(host, name)
+    assert host.file(path).mode == mode
+
+
+def test_dumps_are_owner_only_and_only_the_newest_kept(host):
+    _only(host, "db")
+    dumps = host.check_output("find /var/backups/radiology -name '*.dump' -printf '%m\\n'").split()
+    assert dumps and set(dumps) == {"600"}
+    assert len(dumps) <= 3

@@ -30,12 +30,26 @@ def test_app_role_least_privilege(host):
     assert out.stdout.strip() == "f|f|f|f|f"
 
 
-def test_app_role_owns_only_its_database(host):
-    out = host.run(
-        'runuser -u postgres -- psql -XAtc "select datname from pg_database d join pg_roles r on r.oid = d.datdba '
-        "where r.rolname = 'imaging' order by 1\""
+def test_owner_role_owns_the_database_and_the_runtime_role_nothing(host):
+    query = (
+        "select r.rolname, d.datname from pg_database d join pg_roles r on r.oid = d.datdba "
+        "where r.rolname in ('imaging', 'imaging_owner') order by 1"
     )
-    assert out.stdout.split() == ["imaging"]
+    out = host.run("runuser -u postgres -- psql -XAtc %s", query)
+    assert out.stdout.split() == ["imaging_owner|imaging"]
+
+
+def test_runtime_role_statements_are_bounded(host):
+    out = host.run("runuser -u postgres -- psql -XAtc %s", "select rolconfig from pg_roles where rolname = 'imaging'")
+    assert "statement_timeout=25s" in out.stdout
+
+
+def test_only_tls_over_tcp(host):
+    hba = host.file("/etc/postgresql/15/main/pg_hba.conf").content_string
+    rules = [line.split() for line in hba.splitlines() if line.split() and line.split()[0].startswith("host")]
+    assert {rule[0] for rule in rules if rule[-1] != "reject"} == {"hostssl"}
+    key = host.file("/etc/postgresql/15/main/tls/server.key")
+    assert (key.user, key.mode) == ("postgres", 0o600)
 
 
 def test_pg_trgm_installed(host):

@@ -39,8 +39,28 @@ def test_environment_file_is_private_and_complete(host):
     env = host.file("/etc/skeleton/skeleton.env")
     assert (env.user, env.group, env.mode) == ("root", "skeleton", 0o640)
     lines = env.content_string.splitlines()
-    assert "LEGACY_LOG_LEVEL=info" in lines
-    assert "SKELETON_SECRET=molecule-only-secret-1" in lines
+    assert 'LEGACY_LOG_LEVEL="info"' in lines
+    # The program sees the value exactly as the inventory gave it, whatever its characters.
+    pid = show(host, "legacy-api.service", "MainPID")
+    environ = host.check_output("tr '\\0' '\\n' < /proc/%s/environ", pid).splitlines()
+    assert "SKELETON_SECRET=molecule-only-$ecret \"1\" \\x `q` 'q' #h" in environ
+
+
+_CONNECT = """
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], 8100), timeout=3).close()
+    print("connected")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
+
+def test_only_loopback_and_the_allowed_peers_reach_the_port(host):
+    assert show(host, "legacy-api.socket", "IPAddressDeny") != ""
+    own = host.check_output("hostname -I").split()[0]
+    assert host.check_output("python3 -c %s 127.0.0.1", _CONNECT) == "connected"
+    assert host.check_output("python3 -c %s %s", _CONNECT, own) != "connected"
 
 
 def test_only_the_write_path_belongs_to_the_service(host):
