@@ -60,13 +60,26 @@ def test_hardening(host):
     assert properties(host, "imaging-api.service", want) == want
 
 
-def test_migrations_applied(host):
-    out = host.run(
-        "systemd-run --quiet --wait --pipe --collect --property=User=imaging-api "
-        "--property=EnvironmentFile=/etc/radiology/imaging.env /opt/radiology/imaging/current/bin/imaging-api "
-        "migrate --check"
+def _manage(host, *env_files):
+    files = " ".join(f"--property=EnvironmentFile={f}" for f in env_files)
+    return host.run(
+        f"systemd-run --quiet --wait --pipe --collect --property=User=imaging-api {files} "
+        "/opt/radiology/imaging/current/bin/imaging-api migrate --check"
     )
+
+
+def test_migrations_applied(host):
+    # As the owner of the tables (its root-only file overrides the user and password of the service's).
+    out = _manage(host, "/etc/radiology/imaging.env", "/etc/radiology/imaging-owner.env")
     assert out.rc == 0, out.stdout + out.stderr
+    owner = host.file("/etc/radiology/imaging-owner.env")
+    assert (owner.user, owner.group, owner.mode) == ("root", "root", 0o600)
+
+
+def test_the_service_role_cannot_read_the_schema_history(host):
+    # The runtime role the service connects as has only what the service needs: not django_migrations.
+    out = _manage(host, "/etc/radiology/imaging.env")
+    assert out.rc != 0 and "permission denied for table django_migrations" in out.stdout + out.stderr, out.stderr
 
 
 def test_installed_version_recorded(host):
