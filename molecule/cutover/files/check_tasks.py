@@ -7,7 +7,7 @@ Each TASKS_JSON is the tasks.json of a `radiology-ops load` run: every task the 
 deleted, with the backend that accepted the write (a DIR stands for every DIR/*/load/tasks.json). Through nginx
 at URL, every task still live must answer 200 with its own task_id on BACKEND, and every deleted task 404.
 Prints one JSON object with the counts and the first offenders; exits 1 when a task is missing or came back,
-2 on bad usage.
+2 on bad usage. A 429 from nginx's rate limit is waited out (Retry-After) and asked again, and counted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +26,23 @@ WORKERS = 8
 SHOWN = 20
 
 
-def status_of(url: str, task_id: str) -> tuple[str, int, str | None]:
-    try:
-        with urllib.request.urlopen(f"{url}/analysis/tasks/{task_id}", timeout=10) as answer:
-            body = json.loads(answer.read())
-            return task_id, answer.status, str(body.get("task_id"))
-    except urllib.error.HTTPError as e:
-        return task_id, e.code, None
+RATE_LIMITED = 429
+RATE_LIMIT_TRIES = 30
+
+
+def status_of(url: str, task_id: str) -> tuple[str, int, str | None, int]:
+    """(task_id, status, the answer's task_id, 429s met) through nginx, as a polite client: a 429 (nginx's
+    per-client rate limit) is waited out (Retry-After) and asked again, never taken as the answer."""
+    for waited in range(RATE_LIMIT_TRIES):
+        try:
+            with urllib.request.urlopen(f"{url}/analysis/tasks/{task_id}", timeout=10) as answer:
+                body = json.loads(answer.read())
+                return task_id, answer.status, str(body.get("task_id")), waited
+        except urllib.error.HTTPError as e:
+            if e.code != RATE_LIMITED:
+                return task_id, e.code, None, waited
+            time.sleep(float(e.headers.get("Retry-After") or 1))
+    return task_id, RATE_LIMITED, None, RATE_LIMIT_TRIES
 
 
 def main(argv: list[str]) -> int:
@@ -55,8 +66,8 @@ def main(argv: list[str]) -> int:
     url = args.web.rstrip("/") + API_BASES[args.backend]
     with ThreadPoolExecutor(WORKERS) as pool:
         answers = list(pool.map(lambda t: status_of(url, t), sorted(live | deleted)))
-    missing = [f"{t}: {code}" for t, code, got in answers if t in live and (code != 200 or got != t)]
-    back = [f"{t}: {code}" for t, code, _ in answers if t in deleted and code != 404]
+    missing = [f"{t}: {code}" for t, code, got, _ in answers if t in live and (code != 200 or got != t)]
+    back = [f"{t}: {code}" for t, code, _, _ in answers if t in deleted and code != 404]
     result = {
         "backend": args.backend,
         "loads": len(paths),
@@ -66,6 +77,7 @@ def main(argv: list[str]) -> int:
         "missing_count": len(missing),
         "resurrected": back[:SHOWN],
         "resurrected_count": len(back),
+        "rate_limited_retries": sum(waited for *_, waited in answers),
         "ok": not missing and not back and bool(live),
     }
     print(json.dumps(result, indent=2))
