@@ -5,9 +5,10 @@ a finished cutover: checked on the hosts themselves, not through the playbooks' 
 """
 
 import json
+import shlex
 
 import pytest
-from radiology_testkit.hosts import request
+from radiology_testkit.hosts import connects, request
 
 testinfra_hosts = ["cutover-db", "cutover-app1", "cutover-app2", "cutover-legacy", "cutover-web"]
 
@@ -72,25 +73,11 @@ def test_both_app_hosts_are_in_the_upstream(host):
     assert "cutover-app1:8001" in config and "cutover-app2:8001" in config
 
 
-_CONNECT = """
-import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
-    print("connected")
-except OSError as error:
-    print(type(error).__name__)
-"""
-
-
-def _connects(host, server, port):
-    return host.check_output("python3 -c %s %s %s", _CONNECT, server, str(port)) == "connected"
-
-
 @pytest.mark.parametrize(("server", "port"), [("cutover-app1", 8001), ("cutover-app2", 8001), ("cutover-legacy", 8000)])
 def test_only_the_web_host_reaches_a_backend(host, server, port):
     if _name(host) == server:
         pytest.skip("the backend's own host (loopback is allowed)")
-    assert _connects(host, server, port) == (_name(host) == "cutover-web")
+    assert connects(host, server, port) == (_name(host) == "cutover-web")
 
 
 _SPOOF = """
@@ -128,11 +115,7 @@ def test_a_spoofed_forwarded_for_does_not_open_the_legacy_admin_endpoints(host):
 
 def _as_runtime_role(host, sql):
     script = f"SET ROLE imaging; {sql}"
-    return host.run("su postgres -c %s", f"psql -q -v ON_ERROR_STOP=1 -XAtc {_shell_quote(script)} imaging")
-
-
-def _shell_quote(text):
-    return "'" + text.replace("'", "'\\''") + "'"
+    return host.run("su postgres -c %s", f"psql -q -v ON_ERROR_STOP=1 -XAtc {shlex.quote(script)} imaging")
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,16 @@ except urllib.error.HTTPError as e:
 print(json.dumps({"status": r.status, "backend": r.headers.get("X-Backend"), "body": r.read().decode()}))
 """
 
+# Opens one TCP connection (3 s timeout); prints "connected" or the error's type (e.g. TimeoutError when dropped).
+_CONNECT = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+    print("connected")
+except OSError as error:
+    print(type(error).__name__)
+"""
+
 # Asks a URL from eight threads, restarts a unit after one second, goes on for three more; prints the tally.
 _RESTART_UNDER_LOAD = r"""
 import json, subprocess, sys, threading, time, urllib.request
@@ -51,6 +61,11 @@ def request(host: Any, url: str, method: str = "GET", body: str | None = None) -
     out = host.run("python3 -c %s %s %s %s", _REQUEST, url, method, body or "")
     assert out.rc == 0, out.stderr
     return json.loads(out.stdout)
+
+
+def connects(host: Any, server: str, port: int) -> bool:
+    """Whether a TCP connection from inside `host` to server:port is accepted (a filtered port times out)."""
+    return host.check_output("python3 -c %s %s %s", _CONNECT, server, str(port)) == "connected"
 
 
 def show(host: Any, unit: str, prop: str) -> str:
