@@ -4,8 +4,8 @@
 # It stops at once, saying what to install, where it cannot do that itself.
 set -euo pipefail
 
-need_packages=(docker.io debootstrap postgresql chromium rsync)
-need_commands=(docker dockerd debootstrap chromium rsync node npm)
+need_packages=(docker.io debootstrap postgresql chromium libnss3-tools nginx-light rsync)
+need_commands=(docker dockerd debootstrap chromium certutil rsync node npm)
 pg_bin_hint="/usr/lib/postgresql/*/bin/initdb"
 
 missing_packages() {
