@@ -8,10 +8,16 @@
 // that no page logs a console error or has a failed network request (4xx/5xx or no answer), and saves a
 // screenshot per page as DIR/<label>-<page>.png plus DIR/<label>-report.json. Exits 1 on any failure,
 // 2 on bad usage.
+//
+// An HTTPS site is verified, always (there is no switch to turn it off). Environment:
+//   RADIOLOGY_WEB_CA_FILE           PEM CA that signed the site's certificate, trusted besides Chromium's defaults
+//                                   (needs certutil, from Debian's libnss3-tools)
+//   RADIOLOGY_WEB_CREDENTIALS_FILE  user:password for the site's HTTP Basic login, a file of mode 0600
+//   CHROMIUM_PATH                   Chromium to drive (default /usr/bin/chromium; --chromium overrides)
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CheckFailed, check, intAttr, launch, waitReady, watch } from './browser.mjs';
+import { CheckFailed, check, intAttr, launch, visit, waitReady, watch } from './browser.mjs';
 
 const BACKENDS = ['legacy', 'imaging'];
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -74,7 +80,7 @@ async function main() {
   const started = Date.now();
   let browser;
   try {
-    browser = await launch(opt.chromium, opt.timeout);
+    browser = await launch(opt.chromium, opt.timeout, { origin: new URL(opt.url).origin });
   } catch (err) {
     console.error(`e2e FAILED (${opt.label}): ${err.message}`);
     process.exit(1);
@@ -92,7 +98,7 @@ async function main() {
     const result = { page: name, ok: false, facts: {} };
     results.push(result);
     try {
-      await page.goto(opt.url + hash, { waitUntil: 'load' });
+      await visit(page, opt.url + hash);
       await body(page, result.facts);
       await checkBackend(page, result.facts);
       // Let late requests (health, a second fetch) finish before judging the step.

@@ -9,10 +9,14 @@
 // - an unknown task shows "not found" (404).
 // Only the one failing request each step provokes is excused; any other console error or failed request
 // fails the check. Screenshots: DIR/<label>-<step>.png. Exits 1 on any failure.
+//
+// Environment as for run.mjs: RADIOLOGY_WEB_CA_FILE (PEM CA of an HTTPS site, trusted besides Chromium's defaults;
+// certificates are always verified), RADIOLOGY_WEB_CREDENTIALS_FILE (user:password for HTTP Basic login, mode
+// 0600), CHROMIUM_PATH.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CheckFailed, check, launch, waitReady, watch } from './browser.mjs';
+import { CheckFailed, check, launch, visit, waitReady, watch } from './browser.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,7 +49,7 @@ let passed = 0;
 let failed = 0;
 let browser;
 try {
-  browser = await launch(args.chromium, Number.parseInt(args.timeout, 10));
+  browser = await launch(args.chromium, Number.parseInt(args.timeout, 10), { origin: base.origin });
 } catch (err) {
   console.error(`e2e states FAILED: ${err.message}`);
   process.exit(1);
@@ -56,7 +60,7 @@ async function step(name, hash, allow, body) {
   const page = await browser.context.newPage();
   watch(page, problems, name, allow);
   try {
-    await page.goto(base.toString() + hash, { waitUntil: 'load' });
+    await visit(page, base.toString() + hash);
     await body(page);
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: path.join(shots, `${args.label}-${name}.png`), fullPage: true });

@@ -7,6 +7,10 @@ after:    the same workbook goes through `imaging-api migrate` + `import_excel` 
           the new service runs under gunicorn, a second build points at it and run.mjs expects "imaging".
 rollback: the legacy service is served again from the same DuckDB file, a build points at it and run.mjs
           expects "legacy" once more.
+https:    the legacy service and a build on one origin behind an HTTPS front door with HTTP Basic login, as the
+          site's nginx serves them: run.mjs passes with the throwaway CA in RADIOLOGY_WEB_CA_FILE and the login in
+          RADIOLOGY_WEB_CREDENTIALS_FILE, and fails without the CA (the certificate is verified) and with a wrong
+          password (401).
 
 Screenshots (`<label>-<page>.png`) and the JSON reports stay in apps/frontend/e2e-artifacts/local/.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,8 +28,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from https_front import https_front
 from radiology_testkit.postgres import running_postgres
 from radiology_testkit.servers import free_port, serve
+from radiology_testkit.tls import make_pki
 
 FRONTEND = Path(__file__).resolve().parent.parent
 SCREENSHOTS = FRONTEND / "e2e-artifacts" / "local"
@@ -34,7 +41,9 @@ LEGACY = str(BIN / "legacy-api")
 HEALTH = "/api/v1/health"
 PAGES = ("studies", "studies-filtered", "reports", "study-reports", "statistics", "tasks", "task", "task-deleted")
 STATES = ("writes-frozen-create", "writes-frozen-delete", "invalid-filter", "not-found")
-LABELS = ("before", "after", "rollback")
+LABELS = ("before", "after", "rollback", "https")
+CA_FILE_ENV = "RADIOLOGY_WEB_CA_FILE"
+CREDENTIALS_FILE_ENV = "RADIOLOGY_WEB_CREDENTIALS_FILE"
 ROWS = 1250
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -65,6 +74,16 @@ def _browser_checks(url: str, backend: str, label: str, env: dict[str, str]) -> 
     cmd = ["node", str(FRONTEND / "e2e" / "run.mjs"), "--url", url, "--expect-backend", backend]
     cmd += ["--label", label, "--screenshots", str(SCREENSHOTS)]
     return _run(cmd, env, f"e2e/run.mjs --label {label}", 180)
+
+
+def _browser_fails(url: str, label: str, env: dict[str, str], shots: Path) -> str:
+    """A read-only run.mjs that must fail; its whole output."""
+    cmd = ["node", str(FRONTEND / "e2e" / "run.mjs"), "--url", url, "--expect-backend", "legacy", "--read-only"]
+    cmd += ["--label", label, "--screenshots", str(shots), "--timeout", "5000"]
+    result = subprocess.run(cmd, check=False, cwd=FRONTEND, capture_output=True, text=True, timeout=120, env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, f"run.mjs --label {label} should fail, exit {result.returncode}:\n{output[-3000:]}"
+    return output
 
 
 def _check_run(result: subprocess.CompletedProcess[str], label: str, backend: str) -> None:
@@ -180,3 +199,89 @@ def test_rollback_every_page_shows_legacy_data_again(
             result = _browser_checks(url, "legacy", "rollback", browser_env)
     _check_run(result, "rollback", "legacy")
     assert not list(SCREENSHOTS.glob("rollback*FAILED*.png"))
+
+
+def _secret_file(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.touch(mode=0o600)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_https_with_basic_login_verifies_the_certificate(
+    before_run: tuple[subprocess.CompletedProcess[str], Path], browser_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Through TLS from a throwaway CA and Basic login on every request: passes with the CA and the login, fails
+    without the CA (certificate error: verification is on) and with a wrong password (401)."""
+    db = before_run[1] / "medical_imaging.duckdb"
+    assert db.is_file(), f"local.sh left no DuckDB file at {db}"
+    pki = make_pki(tmp_path / "pki")
+    user, password, wrong = "e2e-viewer", secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    login = _secret_file(tmp_path / "web-login", f"{user}:{password}\n")
+    api_port, static_port = free_port(), free_port()
+    while static_port == api_port:
+        static_port = free_port()
+    env = {**browser_env, CA_FILE_ENV: str(pki.ca_file), CREDENTIALS_FILE_ENV: str(login)}
+    # One origin for pages and API, as behind nginx: no CORS, the login covers both.
+    cmd = [LEGACY, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(api_port), "--log-level", "warning"]
+    with ExitStack() as stack:
+        api = stack.enter_context(serve(cmd, api_port, HEALTH, {}, timeout=60))
+        _build("/api/v1", tmp_path / "dist-https", "https", browser_env)
+        static = stack.enter_context(_static(tmp_path / "dist-https", static_port))
+        front = stack.enter_context(https_front(pki, (user, password), static, api))
+
+        result = _browser_checks(front.url, "legacy", "https", env)
+        passed = list(front.forwarded)
+
+        del front.forwarded[:]
+        no_ca = {k: v for k, v in env.items() if k != CA_FILE_ENV}
+        untrusted = _browser_fails(front.url, "https-untrusted", no_ca, tmp_path)
+        assert front.forwarded == [], "a browser that does not trust the certificate got answers"
+
+        refused_before = len(front.refused)
+        bad_login = _secret_file(tmp_path / "wrong-login", f"{user}:{wrong}\n")
+        refused = _browser_fails(front.url, "https-refused", {**env, CREDENTIALS_FILE_ENV: str(bad_login)}, tmp_path)
+        assert front.forwarded == [], "a wrong password got answers"
+        assert len(front.refused) > refused_before
+
+    _check_run(result, "https", "legacy")
+    assert not list(SCREENSHOTS.glob("https*FAILED*.png"))
+    # Page, assets, reads and writes all went through the login.
+    assert any(p.startswith("GET /assets/") and p.endswith(".js") for p in passed), passed
+    for call in ("GET /api/v1/studies/search", "GET /api/v1/health", "POST /api/v1/analysis/tasks", "DELETE /api/v1/"):
+        assert any(p.startswith(call) for p in passed), f"no {call} through the front door: {passed}"
+    assert front.refused, "the front door never asked for the login"
+
+    assert "net::ERR_CERT_AUTHORITY_INVALID" in untrusted, untrusted[-3000:]
+    assert "HTTP 401" in refused, refused[-3000:]
+    assert "login refused" in refused, refused[-3000:]
+    for output in (result.stdout + result.stderr, untrusted, refused):
+        assert password not in output
+        assert wrong not in output
+
+
+def test_credentials_file_open_to_others_is_refused(browser_env: dict[str, str], tmp_path: Path) -> None:
+    """A login file that group or others may read is refused before any browser starts, naming it, not its content."""
+    secret = secrets.token_urlsafe(18)
+    login = _secret_file(tmp_path / "web-login", f"viewer:{secret}\n", mode=0o640)
+    env = {**browser_env, CREDENTIALS_FILE_ENV: str(login)}
+    output = _browser_fails("https://127.0.0.1:9/", "https-mode", env, tmp_path)
+    assert f"{CREDENTIALS_FILE_ENV}={login}" in output, output
+    assert f"chmod 600 {login}" in output, output
+    assert secret not in output
+
+
+def test_missing_certutil_is_named(browser_env: dict[str, str], tmp_path: Path) -> None:
+    """With a CA file but no certutil on PATH, the run stops and says which command is missing."""
+    pki = make_pki(tmp_path / "pki")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    node = shutil.which("node")
+    assert node is not None
+    cmd = [node, str(FRONTEND / "e2e" / "run.mjs"), "--url", "https://127.0.0.1:9/", "--expect-backend", "legacy"]
+    cmd += ["--label", "https-nocertutil", "--screenshots", str(tmp_path)]
+    env = {**browser_env, "PATH": str(empty), CA_FILE_ENV: str(pki.ca_file)}
+    result = subprocess.run(cmd, check=False, cwd=FRONTEND, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "certutil" in result.stderr
+    assert "libnss3-tools" in result.stderr
