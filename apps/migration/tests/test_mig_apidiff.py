@@ -1,8 +1,10 @@
-"""`api-diff` against real HTTP servers: two legacy services, an altering proxy, and the real new service
-serving the data that `load` migrated."""
+"""`api-diff` against real HTTP servers: two legacy services, an altering proxy, the real new service
+serving the data that `load` migrated, and HTTPS front doors that want a login."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import random
 import secrets
@@ -18,8 +20,10 @@ from typing import Any
 
 import pytest
 from mig_helpers import migrate
+from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV
 from radiology_testkit.ports import free_port
 from radiology_testkit.servers import serve
+from radiology_testkit.tls import Pki, make_pki, server_context
 
 BIN = Path(sys.executable).parent
 HEALTH = "/api/v1/health"
@@ -170,3 +174,129 @@ def test_the_migrated_new_service_answers_like_the_legacy(
     with serve(cmd, port, HEALTH, env, timeout=60) as new:
         code, doc = api_diff(legacy_pair[0], new, "--with-writes")
     assert code == 0, json.dumps(doc["differences"][:10], indent=1, ensure_ascii=False)
+
+
+# -- through the HTTPS front door with a login ---------------------------------------------------------------
+USER, PASSWORD = "staff", "pa:ss-word-9"  # a colon in the password: split at the first one
+AUTHORIZATION = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client refusing the certificate is what some tests are about
+
+
+class _Door(_Proxy):
+    """nginx's auth_basic in front of the proxy: 401 with a challenge unless the login is right."""
+
+    seen: list[bool]  # per request: was the login right
+
+    def _guarded(self) -> None:
+        self.seen.append(self.headers.get("Authorization") == AUTHORIZATION)
+        if self.seen[-1]:
+            self._forward()
+            return
+        page = b"<h1>401 Authorization Required</h1>"
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="radiology"')
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    do_GET = do_POST = do_DELETE = do_PUT = _guarded
+
+
+@contextlib.contextmanager
+def front_doors(upstreams: tuple[str, str], pki: Pki) -> Iterator[tuple[str, str, list[bool]]]:
+    """Two HTTPS front doors (one per service) that want the login; yields their URLs and the login record."""
+    seen: list[bool] = []
+    servers = []
+    for upstream in upstreams:
+        handler = type("Door", (_Door,), {"upstream": upstream, "seen": seen})
+        server = QuietServer(("127.0.0.1", free_port()), handler)
+        server.socket = server_context(pki).wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    try:
+        yield f"https://127.0.0.1:{servers[0].server_port}", f"https://127.0.0.1:{servers[1].server_port}", seen
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def doors(
+    legacy_pair: tuple[str, str], pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, str, list[bool]]]:
+    monkeypatch.delenv(CA_FILE_ENV, raising=False)
+    monkeypatch.delenv(CREDENTIALS_FILE_ENV, raising=False)
+    with front_doors(legacy_pair, pki) as urls:
+        yield urls
+
+
+def login_file(tmp_path: Path, text: str = f"{USER}:{PASSWORD}\n", mode: int = 0o600) -> Path:
+    path = tmp_path / "web.credentials"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_api_diff_through_the_front_door_with_the_environment_variables(
+    doors: tuple[str, str, list[bool]], pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    legacy, new, seen = doors
+    monkeypatch.setenv(CA_FILE_ENV, str(pki.ca_file))
+    monkeypatch.setenv(CREDENTIALS_FILE_ENV, str(login_file(tmp_path)))
+    code, doc = api_diff(legacy, new, "--with-writes")
+    assert code == 0, doc["error"] or doc["differences"][:5]
+    assert doc["difference_count"] == 0 and doc["requests"] > 150
+    assert len(seen) > 3 * doc["requests"] and all(seen)
+    assert doc["front_door"] == (
+        f"TLS verified against the CA file {pki.ca_file}; login as 'staff' from {tmp_path / 'web.credentials'}"
+    )
+    assert PASSWORD not in json.dumps(doc)
+
+
+def test_api_diff_without_the_ca_fails_on_the_certificate(doors: tuple[str, str, list[bool]], tmp_path: Path) -> None:
+    legacy, new, seen = doors
+    code, doc = api_diff(legacy, new, "--credentials-file", str(login_file(tmp_path)))
+    assert code == 1 and not seen
+    assert "TLS: the certificate does not verify against the system trust store" in doc["error"]
+    assert "CERTIFICATE_VERIFY_FAILED" in doc["error"]
+
+
+def test_api_diff_with_a_wrong_password_says_nginx_refused_it(
+    doors: tuple[str, str, list[bool]], pki: Pki, tmp_path: Path
+) -> None:
+    legacy, new, seen = doors
+    creds = login_file(tmp_path, f"{USER}:not-{PASSWORD}\n")
+    code, doc = api_diff(legacy, new, "--ca-file", str(pki.ca_file), "--credentials-file", str(creds))
+    assert code == 1 and seen == [False]
+    assert f"nginx answered 401: the credentials file {creds} (user 'staff') was refused" in doc["error"]
+    assert PASSWORD not in json.dumps(doc)
+
+
+def test_api_diff_without_credentials_says_a_login_is_needed(doors: tuple[str, str, list[bool]], pki: Pki) -> None:
+    code, doc = api_diff(doors[0], doors[1], "--ca-file", str(pki.ca_file))
+    assert code == 1
+    assert "nginx answered 401: it asks for a login and no credentials were given" in doc["error"]
+
+
+def test_api_diff_refuses_a_shared_credentials_file_and_plain_http(
+    doors: tuple[str, str, list[bool]], legacy_pair: tuple[str, str], pki: Pki, tmp_path: Path
+) -> None:
+    legacy, new, seen = doors
+    shared = login_file(tmp_path, mode=0o644)
+    code, doc = api_diff(legacy, new, "--ca-file", str(pki.ca_file), "--credentials-file", str(shared))
+    assert code == 1 and not seen
+    assert f"refusing the credentials file {shared}" in doc["error"] and f"chmod 600 {shared}" in doc["error"]
+    shared.chmod(0o600)
+    code, doc = api_diff(*legacy_pair, "--credentials-file", str(shared))
+    assert code == 1 and "not https" in doc["error"] and PASSWORD not in json.dumps(doc)

@@ -1,9 +1,11 @@
 """Real servers for the ops tests: the legacy service (generated workbook → DuckDB → uvicorn) and a small
-web server standing in for nginx: it serves build-info.json and proxies /legacy/api/v1/* to the service.
+web server standing in for nginx: it serves build-info.json and proxies /legacy/api/v1/* to the service,
+over HTTPS with a login (HTTP Basic auth) when asked to, as the front door does.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from radiology_testkit.servers import free_port, serve
+from radiology_testkit.tls import Pki, server_context
 
 BIN = Path(sys.executable).parent
 LEGACY_API = str(BIN / "legacy-api")
@@ -53,11 +56,21 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Legacy]:
         yield Legacy(url, db)
 
 
-class Web:
-    """build-info.json from `self.build_info`; /legacy/api/v1/* proxied to the legacy service's /api/v1/*."""
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
 
-    def __init__(self, upstream: str) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client refusing the certificate is what some tests are about
+
+
+class Web:
+    """build-info.json from `self.build_info`; /legacy/api/v1/* proxied to the legacy service's /api/v1/*.
+    With `pki`, HTTPS only; with `login` (user, password), everything else answers 401 like nginx's auth_basic."""
+
+    def __init__(self, upstream: str, pki: Pki | None = None, login: tuple[str, str] | None = None) -> None:
         self.upstream = upstream
+        self.authorization = "Basic " + base64.b64encode(":".join(login).encode()).decode() if login else None
+        self.refused = 0  # requests answered 401
         self.build_info: dict[str, Any] = {"api_base": "/legacy/api/v1", "build_id": "legacy-1", "built_at": "now"}
         self.client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=50))
         web = self
@@ -69,7 +82,11 @@ class Web:
                 pass
 
             def _proxy(self) -> None:
-                if self.path == "/build-info.json":
+                if web.authorization and self.headers.get("Authorization") != web.authorization:
+                    web.refused += 1
+                    challenge = {"Content-Type": "text/html", "WWW-Authenticate": 'Basic realm="radiology"'}
+                    self._send(401, challenge, b"<h1>401 Authorization Required</h1>")
+                elif self.path == "/build-info.json":
                     self._send(200, {"Content-Type": "application/json"}, json.dumps(web.build_info).encode())
                 elif self.path.startswith("/legacy/api/v1"):
                     length = int(self.headers.get("Content-Length") or 0)
@@ -93,9 +110,14 @@ class Web:
 
             do_GET = do_POST = do_DELETE = _proxy
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        if pki is not None:  # the handshake happens in the handler's thread, not in the accept loop
+            context = server_context(pki)
+            self.server.socket = context.wrap_socket(
+                self.server.socket, server_side=True, do_handshake_on_connect=False
+            )
+        scheme = "https" if pki is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> Web:

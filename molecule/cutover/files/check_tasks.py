@@ -1,25 +1,31 @@
 #!/usr/bin/env python3
 """Prove that no analysis task written under load was lost: ask the active backend for every one.
 
-    check_tasks.py --web URL --backend legacy|imaging TASKS_JSON_OR_DIR...
+    check_tasks.py --web URL --backend legacy|imaging [--ca-file PEM] [--credentials-file FILE] TASKS_JSON_OR_DIR...
 
 Each TASKS_JSON is the tasks.json of a `radiology-ops load` run: every task the simulated users created and
 deleted, with the backend that accepted the write (a DIR stands for every DIR/*/load/tasks.json). Through nginx
 at URL, every task still live must answer 200 with its own task_id on BACKEND, and every deleted task 404.
 Prints one JSON object with the counts and the first offenders; exits 1 when a task is missing or came back,
 2 on bad usage. A 429 from nginx's rate limit is waited out (Retry-After) and asked again, and counted.
+nginx's certificate is verified against --ca-file ($RADIOLOGY_WEB_CA_FILE, else the system trust store) and the
+login of --credentials-file ($RADIOLOGY_WEB_CREDENTIALS_FILE) goes with every request; a certificate that does
+not verify or a refused login stops the check with exit code 2 and says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 
 API_BASES = {"legacy": "/legacy/api/v1", "imaging": "/imaging/api/v1"}
 WORKERS = 8
@@ -28,20 +34,33 @@ SHOWN = 20
 
 RATE_LIMITED = 429
 RATE_LIMIT_TRIES = 30
+UNAUTHORIZED = 401
 
 
-def status_of(url: str, task_id: str) -> tuple[str, int, str | None, int]:
+class RefusedError(Exception):
+    """nginx's certificate did not verify or nginx refused the login: no answer says anything about a task."""
+
+
+def status_of(url: str, task_id: str, door: FrontDoor, context: ssl.SSLContext) -> tuple[str, int, str | None, int]:
     """(task_id, status, the answer's task_id, 429s met) through nginx, as a polite client: a 429 (nginx's
     per-client rate limit) is waited out (Retry-After) and asked again, never taken as the answer."""
+    request = urllib.request.Request(f"{url}/analysis/tasks/{task_id}", headers=door.headers())
     for waited in range(RATE_LIMIT_TRIES):
         try:
-            with urllib.request.urlopen(f"{url}/analysis/tasks/{task_id}", timeout=10) as answer:
+            with urllib.request.urlopen(request, timeout=10, context=context) as answer:
                 body = json.loads(answer.read())
                 return task_id, answer.status, str(body.get("task_id")), waited
         except urllib.error.HTTPError as e:
+            if e.code == UNAUTHORIZED and e.headers.get("WWW-Authenticate"):
+                raise RefusedError(door.login_refused()) from e
             if e.code != RATE_LIMITED:
                 return task_id, e.code, None, waited
             time.sleep(float(e.headers.get("Retry-After") or 1))
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, ssl.SSLCertVerificationError):
+                trust = door.trust()
+                raise RefusedError(f"TLS: the certificate of {url} does not verify against {trust}: {e.reason}") from e
+            raise
     return task_id, RATE_LIMITED, None, RATE_LIMIT_TRIES
 
 
@@ -49,6 +68,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--web", required=True)
     parser.add_argument("--backend", required=True, choices=sorted(API_BASES))
+    parser.add_argument("--ca-file", metavar="PEM", help=f"CA bundle to verify nginx with (default ${CA_FILE_ENV})")
+    parser.add_argument(
+        "--credentials-file", metavar="FILE", help=f"user:password of nginx's login (default ${CREDENTIALS_FILE_ENV})"
+    )
     parser.add_argument("tasks", nargs="+", type=Path)
     args = parser.parse_args(argv)
     live: set[str] = set()
@@ -64,8 +87,18 @@ def main(argv: list[str]) -> int:
         live.update(str(t) for t in document["live"])
         deleted.update(str(d["task_id"]) for d in document["deleted"])
     url = args.web.rstrip("/") + API_BASES[args.backend]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        answers = list(pool.map(lambda t: status_of(url, t), sorted(live | deleted)))
+    try:
+        door = FrontDoor.from_env(args.ca_file, args.credentials_file)
+        context = door.ssl_context()
+        door.check_url(url)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            answers = list(pool.map(lambda t: status_of(url, t, door, context), sorted(live | deleted)))
+    except RefusedError as e:
+        print(f"check_tasks.py: {e}", file=sys.stderr)
+        return 2
     missing = [f"{t}: {code}" for t, code, got, _ in answers if t in live and (code != 200 or got != t)]
     back = [f"{t}: {code}" for t, code, _, _ in answers if t in deleted and code != 404]
     result = {

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 
-from . import apidiff, bench, carryback, load, snapshot, verify
+from . import apidiff, bench, carryback, http, load, snapshot, verify
 from .outcome import MigrationError, Outcome
 from .progress import DEFAULT_INTERVAL_S, Progress
 from .secret_files import read_secret, warn_password_on_command_line
@@ -109,6 +110,29 @@ def _add_admin_token(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_front_door(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        help=f"PEM CA bundle to verify nginx's certificate with; env {CA_FILE_ENV} (default: the system store)",
+    )
+    p.add_argument(
+        "--credentials-file",
+        metavar="PATH",
+        help=f"file holding nginx's login as user:password, readable by its owner only; env {CREDENTIALS_FILE_ENV}",
+    )
+
+
+def _front_door(args: argparse.Namespace) -> FrontDoor:
+    """nginx's CA and login: --ca-file, --credentials-file, else the files named by their environment variables."""
+    try:
+        door = FrontDoor.from_env(args.ca_file, args.credentials_file)
+        door.ssl_context()
+    except ValueError as e:
+        raise MigrationError(str(e)) from e
+    return door
+
+
 def cmd_snapshot(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     out = Path(args.out)
     if args.from_file:
@@ -149,16 +173,19 @@ def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -
 
 def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     outcome.check_mode = not args.with_writes
-    apidiff.run(
-        outcome,
-        args.legacy,
-        args.new,
-        with_writes=args.with_writes,
-        noise_runs=args.noise_runs,
-        max_requests=args.max_requests,
-        timeout=args.timeout,
-        progress=progress,
-    )
+    door = _front_door(args)
+    outcome.data["front_door"] = door.describe()
+    with http.through(door):
+        apidiff.run(
+            outcome,
+            args.legacy,
+            args.new,
+            with_writes=args.with_writes,
+            noise_runs=args.noise_runs,
+            max_requests=args.max_requests,
+            timeout=args.timeout,
+            progress=progress,
+        )
 
 
 def cmd_export_tasks(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
@@ -223,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-requests", type=int, default=2000, help="upper bound on the battery size")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument("--check", action="store_true", help="accepted for symmetry: api-diff is read-only by default")
+    _add_front_door(p)
     _add_progress(p)
     p.set_defaults(func=cmd_api_diff)
 

@@ -1,16 +1,28 @@
-"""A tiny JSON-over-HTTP client on the standard library (loopback services only)."""
+"""A tiny JSON-over-HTTP(S) client on the standard library, for the services on loopback and, inside
+`through(front_door)`, for nginx: its certificate verified with the front door's CA (never turned off) and the
+login sent with every request. A 401 with a login challenge is an HttpError that says whose login was refused.
+"""
 
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from radiology_contract.frontdoor import FrontDoor
+
+UNAUTHORIZED = 401
+_door: ContextVar[tuple[FrontDoor, ssl.SSLContext | None]] = ContextVar("front_door", default=(FrontDoor(), None))
+
 
 class HttpError(Exception):
-    """The server could not be reached or did not answer."""
+    """The server could not be reached or did not answer, its certificate did not verify or it refused the login."""
 
 
 @dataclass(frozen=True)
@@ -20,18 +32,40 @@ class Response:
     body: bytes
 
 
+@contextmanager
+def through(front_door: FrontDoor) -> Iterator[None]:
+    """Requests made inside verify TLS with `front_door`'s CA and carry its login."""
+    token = _door.set((front_door, front_door.ssl_context()))
+    try:
+        yield
+    finally:
+        _door.reset(token)
+
+
 def request(
     method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 30
 ) -> Response:
     if not url.startswith(("http://", "https://")):
         raise HttpError(f"{url}: only http(s) URLs are supported")
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310
+    door, context = _door.get()
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+        door.check_url(url)
+    except ValueError as e:
+        raise HttpError(str(e)) from e
+    sent = {**(headers or {}), **door.headers()}
+    req = urllib.request.Request(url, data=body, method=method, headers=sent)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:  # noqa: S310
             return Response(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
     except urllib.error.HTTPError as e:
+        if e.code == UNAUTHORIZED and e.headers.get("WWW-Authenticate"):
+            raise HttpError(f"{method} {url}: {door.login_refused()}") from e
         return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
     except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            trust = door.trust()
+            raise HttpError(f"{method} {url}: TLS: the certificate does not verify against {trust}: {reason}") from e
         raise HttpError(f"{method} {url}: {e}") from e
 
 

@@ -1,58 +1,31 @@
 """Secrets (the PostgreSQL DSN, the legacy admin token) read from files, so they appear neither on a command
 line (visible to every local user in /proc/<pid>/cmdline and `ps`) nor in an environment block.
 
-A secret file must be a regular file that its owner alone may read or write (mode & 0o077 == 0, e.g. 0600 or
-0400) and must hold a non-empty secret; one trailing newline is dropped (`echo secret > file` is fine).
+The checks on a secret file (a regular file only its owner may read or write, non-empty UTF-8 text, one trailing
+newline dropped) are radiology_contract.secret_files'; here their refusal is a MigrationError.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import TextIO
 
 import psycopg
+from radiology_contract.secret_files import OTHERS_BITS, SecretFileError
+from radiology_contract.secret_files import read_secret as read_secret_file
 
 from .outcome import MigrationError
 
-OTHERS_BITS = 0o077
+__all__ = ["OTHERS_BITS", "has_password", "read_secret", "warn_password_on_command_line"]
 
 
 def read_secret(path: str | Path, what: str) -> str:
     """The secret held by `path`; MigrationError naming the file when it is missing, shared or empty."""
-    file = Path(path)
     try:
-        # O_NONBLOCK: a FIFO put in the file's place must not hang the open; the checks below refuse it.
-        fd = os.open(file, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-    except OSError as e:
-        raise MigrationError(f"cannot read the {what} file {file}: {e.strerror or e}") from e
-    try:
-        info = os.fstat(fd)  # the file opened, not whatever the path points at by now
-        if not stat.S_ISREG(info.st_mode):
-            raise MigrationError(f"the {what} file {file} is not a regular file")
-        if info.st_mode & OTHERS_BITS:
-            raise MigrationError(
-                f"refusing the {what} file {file}: its mode {stat.S_IMODE(info.st_mode):04o} lets group or others "
-                f"read or write it (chmod 600 {file})"
-            )
-        os.set_blocking(fd, True)
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            raw = fh.read()
-    finally:
-        os.close(fd)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise MigrationError(f"the {what} file {file} is not UTF-8 text") from e
-    if text.endswith("\r\n"):
-        text = text[:-2]
-    elif text.endswith("\n"):
-        text = text[:-1]
-    if not text.strip():
-        raise MigrationError(f"the {what} file {file} is empty")
-    return text
+        return read_secret_file(path, what)
+    except SecretFileError as e:
+        raise MigrationError(str(e)) from e
 
 
 def has_password(dsn: str) -> bool:

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from radiology_contract.frontdoor import FrontDoor
 from radiology_contract.responses import BACKEND_HEADER
+
+from .login import login_challenge
 
 OK = "ok"
 FROZEN = "frozen"
@@ -76,9 +79,19 @@ def _shape_problem(kind: str, body: Any) -> str:
     return ""
 
 
-def classify(response: httpx.Response, expected_status: int, kind: str, *, write: bool = False) -> Verdict:
-    """ok when the status and envelope are as expected; frozen for a write refused by the freeze; else failed."""
+def classify(
+    response: httpx.Response,
+    expected_status: int,
+    kind: str,
+    *,
+    write: bool = False,
+    front_door: FrontDoor | None = None,
+) -> Verdict:
+    """ok when the status and envelope are as expected; frozen for a write refused by the freeze; else failed.
+    nginx refusing the login is failed with a reason that names the credentials file (front_door's)."""
     status = response.status_code
+    if login_challenge(response):
+        return Verdict(FAILED, (front_door or FrontDoor()).login_refused())
     if BACKEND_HEADER not in response.headers and kind != "build-info":
         return Verdict(FAILED, f"HTTP {status} without an {BACKEND_HEADER} header: {excerpt(response.content)!r}")
     if status == expected_status and kind == "empty":

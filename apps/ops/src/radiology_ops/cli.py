@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV
 
 from . import background
-from .load import LoadConfig, run_load
+from .load import LoadConfig, refused_logins, run_load
 from .report import build_report, collect
 from .targets import TargetRefusedError
 from .watch import WatchConfig, run_watch
 
 
 def _target_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--web", required=True, help="web server URL (nginx serving the frontend), e.g. http://127.0.0.1")
+    p.add_argument("--web", required=True, help="web server URL (nginx serving the frontend), e.g. https://127.0.0.1")
     p.add_argument("--api-base", help="skip build-info.json and use this API base (path on --web or absolute URL)")
     p.add_argument(
         "--allow-host",
@@ -23,6 +27,20 @@ def _target_args(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="HOST",
         help="allow a host that is neither loopback nor on a local Docker network (repeatable)",
+    )
+    p.add_argument(
+        "--ca-file",
+        type=Path,
+        default=os.environ.get(CA_FILE_ENV) or None,
+        metavar="PATH",
+        help=f"PEM CA bundle to verify nginx's certificate with (default ${CA_FILE_ENV}, else the system store)",
+    )
+    p.add_argument(
+        "--credentials-file",
+        type=Path,
+        default=os.environ.get(CREDENTIALS_FILE_ENV) or None,
+        metavar="PATH",
+        help=f"file holding nginx's login as user:password, mode 0600 (default ${CREDENTIALS_FILE_ENV})",
     )
 
 
@@ -86,6 +104,8 @@ def _load(args: argparse.Namespace, argv: list[str]) -> int:
         timeout=args.timeout,
         reload_every=args.reload_every,
         seed=args.seed,
+        ca_file=args.ca_file,
+        credentials_file=args.credentials_file,
     )
     if args.background:
         config.validate()
@@ -98,7 +118,14 @@ def _load(args: argparse.Namespace, argv: list[str]) -> int:
     summary = run_load(config)
     print(summary.human())
     print(f"results: {args.out}")
+    _say_refused_logins(summary.as_dict())
     return 0 if summary.failed == 0 else 1
+
+
+def _say_refused_logins(summary: dict[str, Any]) -> None:
+    refused = refused_logins(summary)
+    if refused:
+        print(f"radiology-ops load: {refused}", file=sys.stderr)
 
 
 def _load_stop(args: argparse.Namespace) -> int:
@@ -107,6 +134,7 @@ def _load_stop(args: argparse.Namespace) -> int:
         f"load stopped: {summary['requests']} requests, ok {summary['ok']}, frozen {summary['frozen']}, "
         f"failed {summary['failed']}; p99 {summary['latency_ms']['p99']} ms; results in {args.out}"
     )
+    _say_refused_logins(summary)
     return 0 if summary["failed"] == 0 else 1
 
 
@@ -123,6 +151,8 @@ def _watch(args: argparse.Namespace) -> int:
         load_summary=args.load_summary,
         max_load_error_rate=args.max_load_error_rate,
         timeout=args.timeout,
+        ca_file=args.ca_file,
+        credentials_file=args.credentials_file,
     )
     result = run_watch(config)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from radiology_contract.frontdoor import LOGIN_REFUSED, FrontDoor
 
+from .login import OriginLogin
 from .recorder import Recorder, RequestBudgetExhaustedError
 from .stats import Summary, summarize
 from .targets import check_url
@@ -32,7 +34,7 @@ FLUSH_SECONDS = 1.0
 
 @dataclass
 class LoadConfig:
-    web: str  # the web server nginx serves the frontend on, e.g. http://127.0.0.1:8080
+    web: str  # the web server nginx serves the frontend on, e.g. https://127.0.0.1:8443
     out: Path
     users: int = 100
     duration: float = 60.0  # seconds of new actions
@@ -46,6 +48,8 @@ class LoadConfig:
     reload_every: int = 25  # a user reloads the page (re-reads build-info.json) every N actions
     seed: int = 1
     handle_signals: bool = True  # install SIGINT/SIGTERM handlers (main thread only)
+    ca_file: Path | None = None  # CA bundle nginx's certificate is verified with; None: the system trust store
+    credentials_file: Path | None = None  # user:password of nginx's login (read at start, never written out)
 
     def validate(self) -> None:
         if self.users < 1 or self.duration <= 0:
@@ -57,6 +61,12 @@ class LoadConfig:
         check_url(self.web, self.allow_hosts)
         if self.api_base is not None:
             check_url(self.api_url_override() or "", self.allow_hosts)
+        door = self.front_door()  # a bad CA or credentials file fails here, before any request
+        door.ssl_context()
+        door.check_url(self.web)  # the login goes to --web only (OriginLogin), and never in the clear
+
+    def front_door(self) -> FrontDoor:
+        return FrontDoor.from_files(self.ca_file, self.credentials_file)
 
     def api_url_override(self) -> str | None:
         if self.api_base is None:
@@ -122,7 +132,7 @@ async def _flusher(recorder: Recorder, control: _Control) -> None:
             await asyncio.wait_for(control.stop.wait(), timeout=FLUSH_SECONDS)
 
 
-async def _run(config: LoadConfig) -> Summary:
+async def _run(config: LoadConfig, front_door: FrontDoor) -> Summary:
     config.out.mkdir(parents=True, exist_ok=True)
     for stale in (SUMMARY_JSON, TASKS_JSON):
         (config.out / stale).unlink(missing_ok=True)
@@ -137,7 +147,13 @@ async def _run(config: LoadConfig) -> Summary:
     limits = httpx.Limits(max_connections=config.users + 10, max_keepalive_connections=config.users + 10)
     try:
         with Recorder(config.out / REQUESTS_CSV, config.max_requests) as recorder:
-            async with httpx.AsyncClient(limits=limits, timeout=config.timeout, follow_redirects=False) as client:
+            async with httpx.AsyncClient(
+                limits=limits,
+                timeout=config.timeout,
+                follow_redirects=False,
+                verify=front_door.ssl_context(),
+                auth=OriginLogin(front_door, config.web),
+            ) as client:
                 shared = Shared(
                     client=client,
                     recorder=recorder,
@@ -149,6 +165,7 @@ async def _run(config: LoadConfig) -> Summary:
                     write_retry_budget=config.write_retry_budget,
                     reload_every=max(1, config.reload_every),
                     stop=control.stop,
+                    front_door=front_door,
                 )
                 users = [User(shared, n, config.seed) for n in range(config.users)]
                 control.tasks = [asyncio.create_task(_user_loop(u, control, shared)) for u in users]
@@ -193,4 +210,14 @@ def _tasks_document(shared: Shared) -> dict[str, Any]:
 def run_load(config: LoadConfig) -> Summary:
     """Run the load to its end (duration, max requests or a signal) and write its files into config.out."""
     config.validate()
-    return asyncio.run(_run(config))
+    return asyncio.run(_run(config, config.front_door()))
+
+
+def refused_logins(summary: dict[str, Any]) -> str | None:
+    """How many requests of a summary.json nginx refused to let in, and why; None when it refused none."""
+    count = summary.get("failure_reasons", {}).get(LOGIN_REFUSED, 0)
+    if not count:
+        return None
+    reasons = (str(f.get("reason")) for f in summary.get("failures", []))
+    reason = next((r for r in reasons if r.startswith(LOGIN_REFUSED)), LOGIN_REFUSED)
+    return f"{count} request(s) refused: {reason}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from radiology_contract.frontdoor import FrontDoor
 from radiology_contract.responses import BACKEND_HEADER
 
 from . import scenario
@@ -42,6 +43,7 @@ class Shared:
     write_retry_budget: float
     reload_every: int
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    front_door: FrontDoor = field(default_factory=FrontDoor)  # for the message of a refused login
     allowed_api_urls: set[str] = field(default_factory=set)
     created: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
@@ -93,7 +95,7 @@ class User:
             latency = (time.perf_counter() - started) * 1000
             return Answer(Verdict(FAILED, f"{type(e).__name__}: {e or 'no detail'}"), NO_BACKEND, 0, url, t, latency)
         latency = (time.perf_counter() - started) * 1000
-        verdict = classify(response, expected, kind, write=write)
+        verdict = classify(response, expected, kind, write=write, front_door=self.s.front_door)
         backend = response.headers.get(BACKEND_HEADER, NO_BACKEND)
         wait = retry_after(response, FROZEN_RETRY_CAP_SECONDS) if verdict.outcome == FROZEN else 0.0
         return Answer(verdict, backend, response.status_code, str(response.url), t, latency, wait)

@@ -1,5 +1,6 @@
 """The post-switch watch: is the release nginx serves now answered by the expected backend, healthy, and
-is the error rate low — for a window of time? Stops at the first definitive failure with its evidence.
+is the error rate low — for a window of time? Stops at the first definitive failure with its evidence (a
+wrong backend, nginx refusing the login, a certificate that does not verify).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from radiology_contract.frontdoor import FrontDoor
 from radiology_contract.responses import BACKEND_HEADER
 
 from .buildinfo import BuildInfo, BuildInfoError, build_info_from, build_info_url
 from .checks import FAILED, OK, Verdict, classify, excerpt
 from .loadfiles import load_figures
+from .login import OriginLogin, certificate_refused, login_challenge
 from .stats import latency_figures
 from .targets import TargetRefusedError, check_url
 
@@ -36,6 +39,8 @@ class WatchConfig:
     load_summary: Path | None = None
     max_load_error_rate: float | None = None  # default: max_error_rate
     timeout: float = 5.0
+    ca_file: Path | None = None  # CA bundle nginx's certificate is verified with; None: the system trust store
+    credentials_file: Path | None = None  # user:password of nginx's login
 
 
 @dataclass
@@ -85,6 +90,8 @@ class WatchResult:
             "verdict": "passed" if self.ok else "failed",
             "reason": self.reason,
             "web": c.web,
+            "ca_file": str(c.ca_file) if c.ca_file else None,
+            "credentials_file": str(c.credentials_file) if c.credentials_file else None,
             "expect_backend": c.expect_backend,
             "limits": {
                 "duration": c.duration,
@@ -139,9 +146,10 @@ def latency_figures_of(values: list[float]) -> dict[str, float | None]:
 
 
 class _Watcher:
-    def __init__(self, config: WatchConfig, client: httpx.Client) -> None:
+    def __init__(self, config: WatchConfig, client: httpx.Client, front_door: FrontDoor) -> None:
         self.c = config
         self.client = client
+        self.front_door = front_door
         self.started = time.monotonic()
         self.result = WatchResult(config, dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
@@ -161,9 +169,13 @@ class _Watcher:
         except httpx.HTTPError as e:
             verdict = Verdict(FAILED, f"{type(e).__name__}: {e or 'no detail'}")
             self._failed(Evidence(round(t, 3), check, url, 0, None, verdict.reason, ""), poll)
+            if certificate_refused(e):
+                r.fail(f"TLS: the certificate of {url} does not verify against {self.front_door.trust()}: {e}")
             return verdict, None
         r.latencies.append(response.elapsed.total_seconds() * 1000)
-        verdict = classify(response, 200, kind)
+        verdict = classify(response, 200, kind, front_door=self.front_door)
+        if login_challenge(response):
+            r.fail(verdict.reason)
         backend = response.headers.get(BACKEND_HEADER)
         if backend:
             r.backends[backend] = r.backends.get(backend, 0) + 1
@@ -289,5 +301,8 @@ def run_watch(config: WatchConfig) -> WatchResult:
     check_url(config.web, config.allow_hosts)
     if config.api_base is not None:
         check_url(BuildInfo(config.api_base, None, None).api_url(config.web), config.allow_hosts)
-    with httpx.Client(timeout=config.timeout) as client:
-        return _Watcher(config, client).run()
+    door = FrontDoor.from_files(config.ca_file, config.credentials_file)
+    door.check_url(config.web)  # the login goes to --web only (OriginLogin), and never in the clear
+    verify = door.ssl_context()
+    with httpx.Client(timeout=config.timeout, verify=verify, auth=OriginLogin(door, config.web)) as client:
+        return _Watcher(config, client, door).run()
