@@ -1,22 +1,38 @@
-"""The nginx role's promises, checked on the converged web host (requests are made inside the container)."""
+"""The nginx role's promises, checked on the converged web host (requests are made inside the container).
 
+The site is HTTPS only, with a certificate of the scenario's CA (/usr/local/share/molecule-ca.crt, verified by every
+client here) and HTTP Basic login (the users of molecule.yml); tests/test_auth_request.py checks the second host,
+whose users come from a stand-in SSO verifier.
+"""
+
+import base64
 import json
 import re
 
 testinfra_hosts = ["molecule-nginx-web"]
 
 ALLOWED_ORIGIN = "https://allowed.hospital.test"
+CA_FILE = "/usr/local/share/molecule-ca.crt"
+# The scenario's users (molecule.yml, nginx_auth_basic_users).
+USER = "molecule-reader"
+PASSWORD = 'mol "pw": with spaces, #hash and \\back'
+BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
-# Makes one request with urllib and prints status, headers (lower-cased names, repeated ones joined) and body.
-# A POST sends "{}", or BODY_SIZE bytes when that argument is given.
+# Makes one request with urllib (redirects are not followed; HTTPS verified against CA_FILE) and prints status,
+# headers (lower-cased names, repeated ones joined) and body. A POST sends "{}", or BODY_SIZE bytes when given.
 _CLIENT = r"""
-import json, sys, urllib.error, urllib.request
-method, url, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-body_size = int(sys.argv[4]) if len(sys.argv) > 4 else None
+import json, ssl, sys, urllib.error, urllib.request
+method, url, headers, ca_file = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+body_size = int(sys.argv[5]) if len(sys.argv) > 5 else None
 data = (b"{}" if body_size is None else b"x" * body_size) if method == "POST" else None
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+opener = urllib.request.build_opener(
+    NoRedirect, urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=ca_file)))
 req = urllib.request.Request(url, data=data, method=method, headers=headers)
 try:
-    resp = urllib.request.urlopen(req, timeout=10)
+    resp = opener.open(req, timeout=10)
 except urllib.error.HTTPError as e:
     resp = e
 out = {}
@@ -26,11 +42,16 @@ print(json.dumps({"status": resp.status, "headers": out, "body": resp.read().dec
 """
 
 
-def _http(host, path, method="GET", headers=None, port=80, body_size=None):
-    url = f"http://127.0.0.1:{port}{path}"
+def _http(host, path, method="GET", headers=None, port=None, body_size=None, auth=True, url=None):
+    """A request to the site over HTTPS (logged in unless auth=False), or plain HTTP to `port` (a backend, port 80)."""
+    if url is None:
+        url = f"https://127.0.0.1{path}" if port is None else f"http://127.0.0.1:{port}{path}"
+    headers = dict(headers or {})
+    if auth and url.startswith("https://"):
+        headers.setdefault("Authorization", BASIC)
     extra = [] if body_size is None else [str(body_size)]
     result = host.run(
-        "python3 -c %s %s %s %s" + " %s" * len(extra), _CLIENT, method, url, json.dumps(headers or {}), *extra
+        "python3 -c %s %s %s %s %s" + " %s" * len(extra), _CLIENT, method, url, json.dumps(headers), CA_FILE, *extra
     )
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
@@ -46,28 +67,35 @@ def _contract_error(resp, status, code):
     assert doc["error"]["details"] == [], doc
     assert resp["headers"]["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in resp["headers"]["content-security-policy"]
+    assert resp["headers"]["strict-transport-security"] == "max-age=63072000", resp
     assert "x-backend" not in resp["headers"], resp
 
 
-# Sends one raw HTTP request (the argument, with \r\n escapes) and prints what came back before the server
-# closed the connection, as JSON: {"received": "<text>", "reset": bool}.
+# Sends one raw HTTP request (the argument, with \r\n escapes) to port 80, or over TLS to 443 (verified, with the
+# SNI name given), and prints what came back before the server closed the connection, as JSON:
+# {"received": "<text>", "reset": bool}.
 _RAW = r"""
-import json, socket, sys
+import json, socket, ssl, sys
 request = sys.argv[1].encode().decode("unicode_escape").encode()
-sock = socket.create_connection(("127.0.0.1", 80), timeout=10)
+sni = sys.argv[2] if len(sys.argv) > 2 else ""
+sock = socket.create_connection(("127.0.0.1", 443 if sni else 80), timeout=10)
+if sni:
+    context = ssl.create_default_context(cafile="/usr/local/share/molecule-ca.crt")
+    sock = context.wrap_socket(sock, server_hostname=sni)
 sock.sendall(request)
 received, reset = b"", False
 try:
     while chunk := sock.recv(65536):
         received += chunk
-except ConnectionResetError:
+except (ConnectionResetError, ssl.SSLEOFError):
     reset = True
 print(json.dumps({"received": received.decode(errors="replace"), "reset": reset}))
 """
 
 
-def _raw(host, request):
-    result = host.run("python3 -c %s %s", _RAW, request)
+def _raw(host, request, tls_name=None):
+    extra = [tls_name] if tls_name else []
+    result = host.run("python3 -c %s %s" + " %s" * len(extra), _RAW, request, *extra)
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -88,14 +116,17 @@ def test_distribution_default_site_removed(host):
     assert host.file("/etc/nginx/sites-enabled/radiology.conf").linked_to == "/etc/nginx/sites-available/radiology.conf"
 
 
-def test_listens_on_port_80(host):
+def test_listens_on_ports_80_and_443(host):
     assert host.socket("tcp://0.0.0.0:80").is_listening
+    assert host.socket("tcp://0.0.0.0:443").is_listening
 
 
-def test_nginx_health(host):
-    resp = _http(host, "/nginx-health")
+def test_nginx_health_needs_no_login(host):
+    resp = _http(host, "/nginx-health", auth=False)
     assert resp["status"] == 200
     assert json.loads(resp["body"]) == {"status": "ok"}
+    # On port 80 it answers loopback clients only (the role's own check); everything else there is a redirect.
+    assert _http(host, "/nginx-health", port=80)["status"] == 200
 
 
 def test_root_serves_index_of_current_release_uncached(host):
@@ -171,16 +202,18 @@ def test_503_answers_never_take_the_servers_out(host):
     assert "no live upstreams" not in host.check_output("tail -n 50 /var/log/nginx/radiology.error.log || true")
 
 
-# Sends concurrent POSTs, each on its own connection, and prints their statuses in one JSON list.
+# Sends concurrent POSTs, each on its own connection (HTTPS, verified, logged in), and prints their statuses in one
+# JSON list.
 _CONCURRENT_POSTS = r"""
-import json, sys, urllib.error, urllib.request
+import json, ssl, sys, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
-url, count, delay = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+url, count, delay, ca_file, auth = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+context = ssl.create_default_context(cafile=ca_file)
 def post(_):
-    req = urllib.request.Request(url, data=b"{}", method="POST",
-                                 headers={"Content-Type": "application/json", "X-Standin-Delay": delay})
+    req = urllib.request.Request(url, data=b"{}", method="POST", headers={
+        "Content-Type": "application/json", "X-Standin-Delay": delay, "Authorization": auth})
     try:
-        return urllib.request.urlopen(req, timeout=30).status
+        return urllib.request.urlopen(req, timeout=30, context=context).status
     except urllib.error.HTTPError as e:
         return e.code
 with ThreadPoolExecutor(count) as pool:
@@ -189,8 +222,8 @@ with ThreadPoolExecutor(count) as pool:
 
 
 def _concurrent_posts(host, count, delay):
-    url = "http://127.0.0.1/imaging/api/v1/analysis/tasks"
-    result = host.run("python3 -c %s %s %s %s", _CONCURRENT_POSTS, url, str(count), str(delay))
+    url = "https://127.0.0.1/imaging/api/v1/analysis/tasks"
+    result = host.run("python3 -c %s %s %s %s %s %s", _CONCURRENT_POSTS, url, str(count), str(delay), CA_FILE, BASIC)
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -289,16 +322,16 @@ def test_access_log_keeps_no_query_string(host):
     _http(
         host,
         "/legacy/api/v1/studies?patient_name=Jane+Doe&patient_id=PID-4711",
-        headers={"X-Request-ID": "molecule-log-2", "Referer": "http://127.0.0.1/studies?q=Jane+Doe"},
+        headers={"X-Request-ID": "molecule-log-2", "Referer": "https://127.0.0.1/studies?q=Jane+Doe"},
     )
     log = host.file("/var/log/nginx/radiology.access.log").content_string
     line = next(line for line in log.splitlines() if "request_id=molecule-log-2" in line)
     assert '"GET /legacy/api/v1/studies HTTP/1.1" 200 ' in line, line
-    assert '"http://127.0.0.1/studies"' in line, line
+    assert '"https://127.0.0.1/studies"' in line, line
     assert "?" not in line, line
     assert "Jane" not in line and "PID-4711" not in line, line
-    # No user is authenticated by nginx: "-", as in the combined format.
-    assert line.startswith("127.0.0.1 - - ["), line
+    # The user nginx checked, where the combined format has it.
+    assert line.startswith(f"127.0.0.1 - {USER} ["), line
     assert "upstream=127.0.0.1:18000" in line
 
 
@@ -338,6 +371,9 @@ def test_unknown_host_gets_no_answer(host):
         r"GET /legacy/api/v1/health HTTP/1.0\r\n\r\n",
     ):
         assert _raw(host, request)["received"] == "", request
+        # The same over TLS (verified, the site's name in SNI): only the Host header decides.
+        auth_request = request.replace(r"\r\n\r\n", rf"\r\nAuthorization: {BASIC}\r\n\r\n", 1)
+        assert _raw(host, auth_request, tls_name="localhost")["received"] == "", request
     assert _backend_requests(host) == before
     # HTTP/1.1 without Host is malformed: nginx's own 400, never the site.
     assert _raw(host, r"GET /legacy/api/v1/health HTTP/1.1\r\n\r\n")["received"].startswith("HTTP/1.1 400 ")
@@ -347,7 +383,7 @@ def test_unknown_host_gets_no_answer(host):
 def test_site_answers_on_its_names(host):
     # The default nginx_server_names: the inventory name (no ansible_host in the scenario), localhost and
     # 127.0.0.1, with or without the port.
-    for name in ("molecule-nginx-web", "localhost", "127.0.0.1", "127.0.0.1:80"):
+    for name in ("molecule-nginx-web", "localhost", "127.0.0.1", "127.0.0.1:443"):
         assert _http(host, "/nginx-health", headers={"Host": name})["status"] == 200, name
         resp = _http(host, "/legacy/api/v1/health", headers={"Host": name})
         assert json.loads(resp["body"])["backend"] == "legacy", name
@@ -368,37 +404,132 @@ def test_body_over_the_limit_is_413_in_the_contract_shape(host):
 
 
 def test_client_cannot_speak_for_nginx(host):
-    # X-Remote-User is nginx's alone (no user is authenticated by nginx here, so none reaches the backend, even
-    # with a claimed user in Authorization: Basic); X-Forwarded-For and X-Real-IP are replaced, not appended to.
+    # X-Remote-User is nginx's alone: the user whose password nginx checked, never the client's claim; X-Forwarded-For
+    # and X-Real-IP are replaced, not appended to.
     for path in ("/legacy/api/v1/health", "/imaging/api/v1/health"):
         doc = json.loads(
             _http(
                 host,
                 path,
-                headers={
-                    "X-Remote-User": "mallory",
-                    "X-Forwarded-For": "203.0.113.9",
-                    "X-Real-IP": "203.0.113.9",
-                    "Authorization": "Basic bWFsbG9yeTpzZWNyZXQ=",
-                },
+                headers={"X-Remote-User": "mallory", "X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"},
             )["body"]
         )
         headers = doc["headers"]
-        assert headers.get("x-remote-user", "") == "", (path, headers)
+        assert headers["x-remote-user"] == USER, (path, headers)
         assert headers["x-forwarded-for"] == "127.0.0.1", (path, headers)
         assert headers["x-real-ip"] == "127.0.0.1", (path, headers)
+    # A user nginx does not know, with any password, gets nothing.
+    mallory = "Basic " + base64.b64encode(b"mallory:secret").decode()
+    before = _backend_requests(host)
+    assert _http(host, "/legacy/api/v1/health", headers={"Authorization": mallory})["status"] == 401
+    assert _backend_requests(host) == before
     log = host.file("/var/log/nginx/radiology.access.log").content_string
-    assert "mallory" not in log
+    assert not [line for line in log.splitlines() if " - mallory [" in line]
 
 
-# Sends COUNT GETs from WORKERS threads at once and prints every answer's status, Retry-After, content type and body.
+def test_plain_http_answers_only_a_redirect_to_https(host):
+    before = _backend_requests(host)
+    for path in ("/", "/studies?patient_id=PID-1", "/legacy/api/v1/health", "/imaging/api/v1/analysis/tasks"):
+        for method in ("GET", "POST"):
+            resp = _http(host, path, method=method, port=80, headers={"Host": "localhost"})
+            assert resp["status"] == 301, (path, method, resp)
+            assert resp["headers"]["location"] == f"https://localhost{path}", resp
+            assert "molecule-r1" not in resp["body"] and "backend" not in resp["body"], resp
+    assert _backend_requests(host) == before
+
+
+# Connects with exactly one TLS version (the client allows old ones: any refusal is the server's) and prints the
+# version agreed or the error.
+_TLS_VERSION = r"""
+import json, socket, ssl, sys
+version = getattr(ssl.TLSVersion, sys.argv[1])
+context = ssl.create_default_context(cafile="/usr/local/share/molecule-ca.crt")
+context.minimum_version = context.maximum_version = version
+context.set_ciphers("ALL:@SECLEVEL=0")
+try:
+    with socket.create_connection(("127.0.0.1", 443), timeout=10) as sock:
+        with context.wrap_socket(sock, server_hostname="localhost") as tls:
+            print(json.dumps({"version": tls.version()}))
+except (ssl.SSLError, OSError) as e:
+    print(json.dumps({"error": str(e)}))
+"""
+
+
+def test_only_tls_1_2_and_1_3(host):
+    def connect(version):
+        result = host.run("python3 -c %s %s", _TLS_VERSION, version)
+        assert result.rc == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert connect("TLSv1_3") == {"version": "TLSv1.3"}
+    assert connect("TLSv1_2") == {"version": "TLSv1.2"}
+    for old in ("TLSv1_1", "TLSv1"):
+        outcome = connect(old)
+        assert "version" not in outcome, (old, outcome)
+    config = host.file("/etc/nginx/sites-available/radiology.conf").content_string
+    assert config.count("ssl_protocols TLSv1.2 TLSv1.3;") == 2
+    assert "ssl_stapling off;" in config
+
+
+def test_hsts_on_every_https_answer(host):
+    answers = {
+        "page": _http(host, "/"),
+        "asset": _http(host, "/assets/app-3f2a9c.js"),
+        "api": _http(host, "/legacy/api/v1/health"),
+        "not logged in": _http(host, "/imaging/api/v1/health", auth=False),
+        "admin 404": _http(host, "/legacy/api/v1/admin/snapshot"),
+    }
+    for what, resp in answers.items():
+        assert resp["headers"]["strict-transport-security"] == "max-age=63072000", (what, resp["headers"])
+
+
+def test_no_credentials_no_page_and_no_api(host):
+    before = _backend_requests(host)
+    wrong = "Basic " + base64.b64encode(f"{USER}:wrong-password".encode()).decode()
+    for headers in ({}, {"Authorization": wrong}):
+        page = _http(host, "/", headers=headers, auth=False)
+        assert page["status"] == 401, page
+        assert "molecule-r1" not in page["body"]
+        assert page["headers"]["www-authenticate"] == 'Basic realm="Radiology"', page["headers"]
+        for path in ("/assets/app-3f2a9c.js", "/build-info.json"):
+            assert _http(host, path, headers=headers, auth=False)["status"] == 401, path
+        for path in ("/legacy/api/v1/health", "/imaging/api/v1/studies?patient_id=PID-1"):
+            resp = _http(host, path, headers=headers, auth=False)
+            _contract_error(resp, 401, "unauthorized")
+            assert resp["headers"]["www-authenticate"].startswith("Basic "), resp["headers"]
+    assert _backend_requests(host) == before
+    # Both users of the list get in, the second one too.
+    second = "Basic " + base64.b64encode(b"molecule-second:second-molecule-password-42").decode()
+    assert _http(host, "/", headers={"Authorization": second})["status"] == 200
+
+
+def test_credentials_at_rest(host):
+    htpasswd = host.file("/etc/nginx/radiology.htpasswd")
+    assert (htpasswd.user, htpasswd.group, htpasswd.mode) == ("root", "www-data", 0o640)
+    lines = htpasswd.content_string.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == [USER, "molecule-second"]
+    assert all(re.fullmatch(r"[^:]+:\$2b\$05\$[./A-Za-z0-9]{53}", line) for line in lines), lines
+    assert "with spaces" not in htpasswd.content_string
+    tls_dir = host.file("/etc/nginx/tls")
+    assert (tls_dir.user, tls_dir.mode) == ("root", 0o700)
+    keys = host.run("ls /etc/nginx/tls/").stdout.split()
+    assert len([k for k in keys if k.endswith(".key")]) == 1, keys
+    assert len([k for k in keys if k.endswith(".crt")]) == 1, keys
+    key = host.file("/etc/nginx/tls/" + next(k for k in keys if k.endswith(".key")))
+    assert (key.user, key.mode) == ("root", 0o600)
+
+
+# Sends COUNT GETs from WORKERS threads at once (HTTPS, verified, logged in) and prints every answer's status,
+# Retry-After, content type and body.
 _BURST = r"""
-import json, sys, urllib.error, urllib.request
+import json, ssl, sys, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
-url, count, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+url, count, workers, ca_file, auth = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+context = ssl.create_default_context(cafile=ca_file)
 def get(_):
     try:
-        resp = urllib.request.urlopen(url, timeout=30)
+        resp = urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": auth}), timeout=30,
+                                      context=context)
     except urllib.error.HTTPError as e:
         resp = e
     return [resp.status, resp.headers.get("Retry-After"), resp.headers.get("Content-Type"), resp.read().decode()]
@@ -410,7 +541,8 @@ with ThreadPoolExecutor(workers) as pool:
 def test_rate_limit_answers_429_in_the_contract_shape(host):
     # The scenario lowers the limit (molecule.yml: 50 requests/s, burst 100) so that a burst from one address
     # goes over it; the other tests stay far below.
-    result = host.run("python3 -c %s %s %s %s", _BURST, "http://127.0.0.1/imaging/api/v1/health", "600", "50")
+    url = "https://127.0.0.1/imaging/api/v1/health"
+    result = host.run("python3 -c %s %s %s %s %s %s", _BURST, url, "600", "50", CA_FILE, BASIC)
     assert result.rc == 0, result.stderr
     answers = json.loads(result.stdout)
     # Let the bucket drain before anything else runs.
