@@ -144,3 +144,9 @@ status: venv ## where the lab stands: who serves, write freezes, row counts, dat
 .PHONY: clean
 clean: ## remove build outputs (not the lab)
 	rm -rf build dist artifacts reports apps/frontend/dist
+
+# Not part of `make test`: figures only, on loopback, bounded (fixed request counts, well under a minute).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--json reports/front-door.json --requests 600".
+.PHONY: bench-front-door
+bench-front-door: venv ## what HTTPS + HTTP Basic login cost on the studies search vs plain HTTP (one local nginx)
+	python -m radiology_ops.bench_frontdoor $(BENCH_ARGS)
