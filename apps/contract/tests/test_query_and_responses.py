@@ -42,6 +42,38 @@ def test_task_create_body() -> None:
     assert "body" in details(query.parse_task_create, b"[]")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"name": "a\ud800b", "task_type": "monthly_volume"}',  # an unpaired surrogate: no Unicode text
+        rb'{"name": "x", "task_type": "monthly_volume", "filters": {"q": "\udfff"}}',
+        rb'{"name": "x", "task_type": "monthly_volume", "filters": {"\ud800": "1"}}',  # echoed in a message
+        rb'{"name": "x", "task_type": "monthly_volume", "extra": "\ud800"}',
+        b'{"name": "x", "task_type": "monthly_volume", "extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"[" * 100_000 + b"]" * 100_000,  # nested too deeply to parse
+    ],
+)
+def test_task_create_bodies_that_were_server_errors_are_refused(body: bytes) -> None:
+    """Each of these was a 500 on both services: refused like any other body that is no JSON object."""
+    assert details(query.parse_task_create, body) == {"body": "must be a JSON object"}
+    # a surrogate pair is one character and fine
+    assert query.parse_task_create(rb'{"name": "\ud83d\ude00", "task_type": "monthly_volume"}').name == "\U0001f600"
+
+
+def test_task_name_must_not_contain_nul() -> None:
+    """The legacy service stored such a name, PostgreSQL cannot hold it (it was a 500 on the new service)."""
+    assert details(query.parse_task_create, rb'{"name": "a\u0000b", "task_type": "monthly_volume"}') == {
+        "name": "must not contain NUL characters"
+    }
+
+
+def test_request_line_limit() -> None:
+    assert responses.request_line_length("GET", b"/api/v1/health", "1.1") == len(b"GET /api/v1/health HTTP/1.1")
+    status, body = responses.uri_too_long()
+    assert status == 414 and body["error"]["code"] == "uri_too_long"
+    assert body["error"]["message"] == "The request line is longer than the limit of 8190 bytes."
+
+
 def test_render_and_record() -> None:
     row = ["EX1", "MRN1", None, "F", "outpatient", "Knee", None, "MR", None, "scheduled",
            dt.datetime(2024, 1, 2, 3, 4, 5, 600), None, None, "Dr. Zoë"]  # fmt: skip

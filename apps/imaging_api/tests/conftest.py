@@ -6,6 +6,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,11 +77,18 @@ def freeze_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("freeze") / "imaging.freeze"
 
 
+@contextmanager
+def imaging_server(env: dict[str, str], freeze_file: Path) -> Iterator[str]:
+    """The new service under gunicorn on a free loopback port, over the database of `env`."""
+    port = free_port()
+    env = {**env, "IMAGING_FREEZE_FILE": str(freeze_file), "IMAGING_LOG_LEVEL": "WARNING"}
+    with serve([IMAGING, "serve", "--bind", f"127.0.0.1:{port}"], port, HEALTH, env, timeout=60) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def imaging_url(imaging_env: dict[str, str], freeze_file: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**imaging_env, "IMAGING_FREEZE_FILE": str(freeze_file), "IMAGING_LOG_LEVEL": "WARNING"}
-    with serve([IMAGING, "serve", "--bind", f"127.0.0.1:{port}"], port, HEALTH, env, timeout=60) as url:
+    with imaging_server(imaging_env, freeze_file) as url:
         yield url
 
 
@@ -99,10 +107,16 @@ def legacy_db(workbook: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-@pytest.fixture(scope="session")
-def legacy_url(legacy_db: Path) -> Iterator[str]:
-    db = legacy_db
+@contextmanager
+def legacy_server(db: Path) -> Iterator[str]:
+    """The legacy service under uvicorn on a free loopback port, over the DuckDB file `db`."""
     port = free_port()
     cmd = [LEGACY, "serve", "--db", str(db), "--port", str(port), "--log-level", "warning"]
     with serve(cmd, port, HEALTH, {}, timeout=60) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def legacy_url(legacy_db: Path) -> Iterator[str]:
+    with legacy_server(legacy_db) as url:
         yield url

@@ -271,12 +271,18 @@ def invalid_task_bodies() -> list[bytes]:
         {"name": "x", "task_type": "status_distribution", "filters": {"bogus": "1"}},
         {"name": "x", "task_type": "status_distribution", "filters": {"modality": 5}},
         {"name": "x", "task_type": "status_distribution", "filters": {"modality": "XX", "date_from": "no"}},
+        {"name": "a\x00b", "task_type": "status_distribution"},  # PostgreSQL cannot store a NUL
+        # unpaired surrogate escapes ("\\ud800": no Unicode text) in a value, a filter, a filter's name
+        {"name": "a\ud800b", "task_type": "status_distribution"},
+        {"name": "x", "task_type": "status_distribution", "filters": {"q": "\udfff"}},
+        {"name": "x", "task_type": "status_distribution", "filters": {"\ud800": "1"}},
         [],
         "text",
         None,
     ]
     raw = [json.dumps(b).encode() for b in bodies]
-    return [*raw, b"", b"{", b"\xff\xfe", b"not json"]
+    too_deep = b"[" * 100_000 + b"]" * 100_000
+    return [*raw, b"", b"{", b"\xff\xfe", b"not json", too_deep]
 
 
 def valid_task_bodies() -> list[bytes]:
@@ -303,9 +309,11 @@ def chunks(body: bytes, size: int = 65536) -> Iterator[bytes]:
         yield body[start : start + size]
 
 
-def request_alone(method: str, url: str, content: bytes | Iterator[bytes] | None = None) -> httpx.Response:
+def request_alone(
+    method: str, url: str, content: bytes | Iterator[bytes] | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """One request on a connection of its own, for bodies a service does not read to the end (413, or 503 for a
     frozen write). gunicorn then drains at most 64 KiB and closes the connection although its answer announced
     keep-alive: a shared client could send its next request into that closing connection."""
     with httpx.Client(timeout=60) as alone:
-        return alone.request(method, url, content=content)
+        return alone.request(method, url, content=content, headers=headers)

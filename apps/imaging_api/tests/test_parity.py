@@ -260,6 +260,28 @@ def test_bodies_up_to_the_limit_are_read_the_same_chunked_or_not(
                 assert answers[0].content == answers[1].content
 
 
+def test_request_lines_over_the_limit_get_the_same_414(client: httpx.Client, legacy_url: str, imaging_url: str) -> None:
+    """A request line of the contract's limit is read by both; a longer one is refused with the same 414 before its
+    headers are read (gunicorn itself on the new service), so the client's X-Request-ID is not echoed."""
+    prefix = API + "/studies/search?q="
+    fill = responses.MAX_REQUEST_LINE_BYTES - responses.request_line_length("GET", prefix.encode(), "1.1")
+    at_limit = Call("GET", prefix + "x" * fill)
+    problems = differences(at_limit, *both(client, legacy_url, imaging_url, at_limit))
+    assert not problems, problems
+    assert send(client, imaging_url, at_limit).status == 422
+    expected = responses.render(responses.uri_too_long()[1])
+    for extra in (1, 6000):  # the legacy server reads a request head of up to 16 KiB
+        for method in ("GET", "POST", "DELETE"):
+            answers = [
+                request_alone(method, url + prefix + "x" * (fill + extra), headers={"X-Request-ID": "mine"})
+                for url in (legacy_url, imaging_url)
+            ]
+            assert [(a.status_code, a.content) for a in answers] == [(414, expected), (414, expected)], (method, extra)
+            assert [a.headers["X-Backend"] for a in answers] == ["legacy", "imaging"]
+            assert all(a.headers["content-type"] == "application/json" for a in answers)
+            assert all(a.headers["X-Request-ID"] not in ("", "mine") for a in answers)
+
+
 @pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "127.0.0.2", "a b", "localhost:x", "*"])
 def test_disallowed_hosts_get_the_same_400(client: httpx.Client, legacy_url: str, imaging_url: str, host: str) -> None:
     expected = responses.render(responses.bad_host()[1])

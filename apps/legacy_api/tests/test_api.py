@@ -166,6 +166,13 @@ def test_task_create_validation(client: TestClient) -> None:
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "body"
     r = client.post(f"{API}/analysis/tasks", json={"name": "x", "task_type": "nope", "filters": {"typo": "1"}})
     assert {d["field"] for d in r.json()["error"]["details"]} == {"task_type", "filters"}
+    # a NUL in the name (the new service's PostgreSQL cannot store it) and an unpaired surrogate escape
+    r = client.post(f"{API}/analysis/tasks", json={"name": "a\x00b", "task_type": "monthly_volume"})
+    assert r.status_code == 422 and r.json()["error"]["details"] == [
+        {"field": "name", "message": "must not contain NUL characters"}
+    ]
+    r = client.post(f"{API}/analysis/tasks", content=rb'{"name": "a\ud800", "task_type": "monthly_volume"}')
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "body"
 
 
 def test_unknown_path_and_wrong_method(client: TestClient) -> None:
@@ -341,6 +348,18 @@ def test_empty_database_is_unavailable_not_empty(tmp_path: Path) -> None:
         assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
         assert c.get(f"{API}/statistics").status_code == 503
     app.state.service.con.close()
+
+
+def test_openapi_documents_the_contract_answers() -> None:
+    """Statuses and bodies as the contract sends them (schemathesis checks the answers against this document)."""
+    document = json.loads(render_openapi())
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert all("414" in op["responses"] for op in operations)
+    create = document["paths"][f"{API}/analysis/tasks"]["post"]
+    assert sorted(create["responses"]) == ["201", "413", "414", "422", "503"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TaskCreate"}
+    assert "HTTPValidationError" not in json.dumps(document)  # FastAPI's own 422 body is never sent
+    assert set(document["components"]["schemas"]) >= {"Examination", "Report", "AnalysisTask", "Error422"}
 
 
 def test_openapi_matches_committed_contract() -> None:

@@ -1,4 +1,5 @@
-"""Checks made before any route: the Host header (400 bad_host) and the body size (413 payload_too_large)."""
+"""Checks made before any route: the request line's length (414 uri_too_long), the Host header (400 bad_host) and
+the body size (413 payload_too_large)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,25 @@ def test_limits_and_codes_come_from_the_contract() -> None:
     message = f"The request body is larger than the limit of {LIMIT} bytes."
     assert json.loads(TOO_LARGE) == {"error": {"code": "payload_too_large", "message": message, "details": []}}
     assert Settings(db_path=Path("x")).allowed_hosts == DEFAULT_ALLOWED_HOSTS == ("127.0.0.1", "localhost")
+
+
+def test_a_request_line_over_the_limit_gets_the_contract_414(client: TestClient) -> None:
+    """The new service's gunicorn refuses a longer request line before reading the headers: the same here, first of
+    all checks, and the client's X-Request-ID is not echoed."""
+    limit = responses.MAX_REQUEST_LINE_BYTES
+    assert limit == 8190 and responses.ERROR_STATUS["uri_too_long"] == 414
+    prefix = f"{API}/studies/search?q="
+    at_limit = prefix + "x" * (limit - responses.request_line_length("GET", prefix.encode(), "1.1"))
+    assert responses.request_line_length("GET", at_limit.encode(), "1.1") == limit
+    r = client.get(at_limit, headers={"X-Request-ID": "mine"})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "q"
+    assert r.headers["x-request-id"] == "mine"
+    expected = responses.render(responses.uri_too_long()[1])
+    for method, headers in (("GET", {}), ("DELETE", {}), ("POST", {"Host": "evil.example"})):
+        r = client.request(method, at_limit + "x", headers={"X-Request-ID": "mine", **headers})
+        assert (r.status_code, r.content) == (414, expected), method
+        assert r.headers["content-type"] == "application/json" and r.headers["x-backend"] == "legacy"
+        assert r.headers["x-request-id"] not in ("", "mine")
 
 
 @pytest.mark.parametrize("host", ["evil.example", "localhost.evil.example", "127.0.0.2", "", "local host", "*"])

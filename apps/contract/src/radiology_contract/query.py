@@ -297,11 +297,15 @@ def parse_task_create(body: bytes) -> TaskCreate:
 
     Body: {"name": str, "task_type": one of TASK_TYPES, "filters": {study filters, optional}}.
     Unknown top-level keys are ignored; unknown filter keys are an error (a typo would otherwise silently
-    widen the analysis to every examination).
+    widen the analysis to every examination). A body nested too deeply to parse, or holding a string with an
+    unpaired surrogate escape (such as "\\ud800": no Unicode text, it can be neither stored nor sent back),
+    is no JSON object of the contract's either.
     """
     try:
         payload = json.loads(body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        # A lone surrogate cannot be encoded as UTF-8: found here rather than when it is stored or echoed.
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeDecodeError and UnicodeEncodeError are ValueErrors
         raise ContractValidationError([ErrorDetail("body", "must be a JSON object")]) from None
     if not isinstance(payload, dict):
         raise ContractValidationError([ErrorDetail("body", "must be a JSON object")])
@@ -310,6 +314,8 @@ def parse_task_create(body: bytes) -> TaskCreate:
     name = payload.get("name")
     if not isinstance(name, str) or not name.strip():
         errors.append(ErrorDetail("name", "is required and must be a non-empty string"))
+    elif "\x00" in name:
+        errors.append(ErrorDetail("name", "must not contain NUL characters"))
     elif len(name.strip()) > MAX_TASK_NAME_LENGTH:
         errors.append(ErrorDetail("name", f"must be at most {MAX_TASK_NAME_LENGTH} characters"))
     task_type = payload.get("task_type")

@@ -22,11 +22,16 @@ RETRY_AFTER_SECONDS = 30  # sent with 503 while writes are frozen for a cutover
 # The largest request body either service accepts (Django's DATA_UPLOAD_MAX_MEMORY_SIZE is this value); a
 # larger one, declared by Content-Length or grown while read (chunked), answers 413 payload_too_large.
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
+# The longest request line (method, target with its query string and HTTP version, without the CRLF) either
+# service reads: gunicorn's largest limit_request_line, and no more than fits nginx's default header buffer in
+# front. A longer one answers 414 uri_too_long before its headers are read.
+MAX_REQUEST_LINE_BYTES = 8190
 
 # HTTP status of each error code.
 ERROR_STATUS = {
     "bad_host": 400,
     "payload_too_large": 413,
+    "uri_too_long": 414,
     "validation_error": 422,
     "not_found": 404,
     "method_not_allowed": 405,
@@ -124,6 +129,15 @@ def bad_host() -> tuple[int, dict[str, Any]]:
 
 def payload_too_large(limit: int = MAX_REQUEST_BODY_BYTES) -> tuple[int, dict[str, Any]]:
     return error("payload_too_large", f"The request body is larger than the limit of {limit} bytes.")
+
+
+def uri_too_long(limit: int = MAX_REQUEST_LINE_BYTES) -> tuple[int, dict[str, Any]]:
+    return error("uri_too_long", f"The request line is longer than the limit of {limit} bytes.")
+
+
+def request_line_length(method: str, target: bytes, http_version: str) -> int:
+    """Bytes of the request line `METHOD TARGET HTTP/x.y` (without its CRLF), as MAX_REQUEST_LINE_BYTES counts."""
+    return len(method.encode("latin-1")) + 1 + len(target) + len(" HTTP/") + len(http_version)
 
 
 def internal_error() -> tuple[int, dict[str, Any]]:

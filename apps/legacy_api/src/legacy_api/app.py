@@ -29,8 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import BACKEND, __version__, admin, store
 from .database import open_existing
 from .freeze import WritesFrozenError, WritesInFlightError, is_frozen
-from .guard import BodyTooLargeError, RequestGuard
-from .openapi_docs import ADMIN_DOC, ENDPOINT_DOCS
+from .guard import BodyTooLargeError, RequestGuard, request_line_too_long
+from .openapi_docs import ADMIN_DOC, COMPONENTS, ENDPOINT_DOCS
 from .settings import SNAPSHOT_WAIT_ENV, Settings
 
 log = logging.getLogger("legacy_api")
@@ -93,6 +93,8 @@ class ContractHeaders:
 
 
 def _request_id(scope: Scope) -> str:
+    if request_line_too_long(scope):
+        return uuid.uuid4().hex  # refused before its headers are read, as on the new service
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             text = value.decode("latin-1").strip()
@@ -211,7 +213,9 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
 
     # The first freeze check only answers a frozen write before its body is parsed (503 before 422, as the
     # contract says); the one that guarantees nothing is written after a snapshot is write_unless_frozen's.
-    @app.post(API + "/analysis/tasks", name="create_task", **ENDPOINT_DOCS["create_task"])
+    # The status codes below and the task_id read from the path (not a typed argument) are for the OpenAPI
+    # document only: FastAPI would otherwise document a 200 and its own 422 body, which the contract never sends.
+    @app.post(API + "/analysis/tasks", name="create_task", status_code=201, **ENDPOINT_DOCS["create_task"])
     async def create_task(request: Request) -> Response:
         if is_frozen(settings.db_path):
             return frozen_response()
@@ -227,14 +231,16 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             return frozen_response()
 
     @app.get(API + "/analysis/tasks/{task_id}", name="get_task", **ENDPOINT_DOCS["get_task"])
-    async def get_task(task_id: str) -> Response:
+    async def get_task(request: Request) -> Response:
+        task_id = request.path_params["task_id"]
         if not await run_in_threadpool(service.ready):
             return _not_ready()
         task = await call(store.get_task, task_id)
         return contract_response(200, task) if task else error_response(responses.not_found("analysis task"))
 
-    @app.delete(API + "/analysis/tasks/{task_id}", name="delete_task", **ENDPOINT_DOCS["delete_task"])
-    async def delete_task(task_id: str) -> Response:
+    @app.delete(API + "/analysis/tasks/{task_id}", name="delete_task", status_code=204, **ENDPOINT_DOCS["delete_task"])
+    async def delete_task(request: Request) -> Response:
+        task_id = request.path_params["task_id"]
         if is_frozen(settings.db_path):
             return frozen_response()
         if not await run_in_threadpool(service.ready):
@@ -260,6 +266,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
         return contract_response(200, body)
 
     _admin_routes(app, service)
+    _document_components(app)
 
     @app.exception_handler(BodyTooLargeError)
     async def body_too_large(request: Request, exc: BodyTooLargeError) -> Response:
@@ -289,6 +296,19 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
     )
     app.add_middleware(ContractHeaders)
     return app
+
+
+def _document_components(app: FastAPI) -> None:
+    """The OpenAPI document gets the named schemas the routes' documentation refers to (openapi_docs.py)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()  # FastAPI's document, cached in app.openapi_schema
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(sorted(COMPONENTS.items()))
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def frozen_response() -> Response:

@@ -1,10 +1,13 @@
-"""Checks made before a request reaches a route: the Host header, then the size of the body.
+"""Checks made before a request reaches a route: the length of the request line, the Host header, then the size
+of the body.
 
-`RequestGuard` is pure ASGI middleware. A Host header the service does not answer for gets 400 `bad_host`
-(radiology_contract.hosts, the rule Django's ALLOWED_HOSTS applies on the new service). A body declared
-(Content-Length) larger than the limit gets 413 `payload_too_large` before anything is read; a body without
-a declared length (chunked) is counted while the route reads it and the read stops with BodyTooLargeError as
-soon as it passes the limit, so no more than the limit plus one received chunk is ever held in memory.
+`RequestGuard` is pure ASGI middleware. A request line longer than the contract's limit gets 414 `uri_too_long`
+(the new service's gunicorn refuses it the same way while it reads the line, before any header). A Host header
+the service does not answer for gets 400 `bad_host` (radiology_contract.hosts, the rule Django's ALLOWED_HOSTS
+applies on the new service). A body declared (Content-Length) larger than the limit gets 413
+`payload_too_large` before anything is read; a body without a declared length (chunked) is counted while the
+route reads it and the read stops with BodyTooLargeError as soon as it passes the limit, so no more than the
+limit plus one received chunk is ever held in memory.
 """
 
 from __future__ import annotations
@@ -38,6 +41,17 @@ def request_host(scope: Scope) -> str:
     host, port = server[0], server[1]
     default_port = 443 if scope.get("scheme") == "https" else 80
     return str(host) if port in (None, default_port) else f"{host}:{port}"
+
+
+def request_line_too_long(scope: Scope) -> bool:
+    """True when `METHOD TARGET HTTP/x.y` is longer than MAX_REQUEST_LINE_BYTES. The server splits the target at
+    its first "?" (raw_path, query_string); a target ending in a bare "?" is counted one byte short."""
+    target = scope.get("raw_path") or scope.get("path", "").encode("utf-8")
+    query = scope.get("query_string", b"")
+    if query:
+        target = target + b"?" + query
+    length = responses.request_line_length(scope.get("method", "GET"), target, scope.get("http_version", "1.1"))
+    return length > responses.MAX_REQUEST_LINE_BYTES
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -82,6 +96,10 @@ class RequestGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if request_line_too_long(scope):
+            log.warning("request line over %d bytes refused", responses.MAX_REQUEST_LINE_BYTES)
+            await send_error(send, responses.uri_too_long())
             return
         host = request_host(scope)
         if not host_allowed(host, self.allowed_hosts):
