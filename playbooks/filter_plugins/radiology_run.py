@@ -137,6 +137,18 @@ def radiology_secret_problems(secrets: Iterable[Mapping[str, Any]]) -> list[str]
     return problems
 
 
+def radiology_web_user_secret(user: Mapping[str, Any]) -> dict[str, Any]:
+    """A user of the front door's basic mode ({name, password}) as a secret for radiology_secret_problems."""
+    name = str(user.get("name") or "?")
+    return {
+        "var": f"the password of web user {name!r} (radiology_web_users)",
+        "value": user.get("password") or "",
+        "min": 12,
+        "env": "RADIOLOGY_WEB_PASSWORD",
+        "vault": "vault_radiology_web_users",
+    }
+
+
 # gunicorn's rule for the new service (imaging_api.gunicorn_conf): workers = 2 x CPUs + 1 unless set; threads
 # per worker as the imaging_api role sets them (IMAGING_THREADS). Each thread holds at most one connection.
 DEFAULT_THREADS = 4
@@ -275,6 +287,7 @@ class FilterModule:
             "radiology_tag_problem": radiology_tag_problem,
             "radiology_serving": radiology_serving,
             "radiology_secret_problems": radiology_secret_problems,
+            "radiology_web_user_secret": radiology_web_user_secret,
             "radiology_db_connections": radiology_db_connections,
             "radiology_state": radiology_state,
             "radiology_status_services": radiology_status_services,

@@ -112,6 +112,18 @@ def test_secret_problems_name_variables_never_values():
     ]
 
 
+def test_web_users_are_checked_as_secrets_named_by_user():
+    users = [{"name": "operator", "password": "short"}, {"name": "reader", "password": "Zq8vT3nW5kR1pL7x"}]
+    secrets = [{"var": "radiology_db_password", "value": "Zq8vT3nW5kR1pL7x", "min": 12}]
+    problems = run.radiology_secret_problems(secrets + [run.radiology_web_user_secret(u) for u in users])
+    assert problems == [
+        "the password of web user 'operator' (radiology_web_users) is missing or shorter than 12 characters",
+        "the password of web user 'reader' (radiology_web_users) is the same as radiology_db_password: "
+        "every secret must be different",
+    ]
+    assert "Zq8vT3nW5kR1pL7x" not in " ".join(problems)
+
+
 def test_status_table_says_what_is_frozen_and_who_holds_the_lock():
     state = _state({"web1": _slurp(_meta("imaging"))}, {})
     status = {

@@ -5,9 +5,15 @@ a finished cutover: checked on the hosts themselves, not through the playbooks' 
 """
 
 import json
+import os
 import shlex
+import ssl
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
+from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 from radiology_testkit.hosts import connects, request
 
 testinfra_hosts = ["cutover-db", "cutover-app1", "cutover-app2", "cutover-legacy", "cutover-web"]
@@ -17,6 +23,36 @@ EXAMINATIONS = 1250  # rows of the generated lab workbook (artifacts/data/examin
 
 def _name(host):
     return host.backend.get_hostname()
+
+
+# The controller's way in, as the playbooks' tools take it (molecule.yml): nginx through the published ports,
+# verified against the scenario's CA, logged in from the credentials file.
+WEB = "https://127.0.0.1:18443"
+PLAIN = "http://127.0.0.1:18080"
+_EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "."))
+FRONT_DOOR = FrontDoor.from_env(
+    os.environ.get(CA_FILE_ENV) or _EPHEMERAL / "pki" / "ca.crt",
+    os.environ.get(CREDENTIALS_FILE_ENV) or _EPHEMERAL / "web.credentials",
+)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def front(path, method="GET", body=None, login=True, context=None, base=WEB):
+    """{"status", "headers" (lower-case names), "body"} of one request to nginx from the controller."""
+    headers = {"Content-Type": "application/json", **(FRONT_DOOR.headers() if login else {})}
+    opener = urllib.request.build_opener(
+        _NoRedirect, urllib.request.HTTPSHandler(context=context or FRONT_DOOR.ssl_context())
+    )
+    req = urllib.request.Request(base + path, method=method, data=body.encode() if body else None, headers=headers)
+    try:
+        resp = opener.open(req, timeout=15)
+    except urllib.error.HTTPError as error:
+        resp = error
+    return {"status": resp.status, "headers": {k.lower(): v for k, v in resp.headers.items()}, "body": resp.read()}
 
 
 def _only(host, *names):
@@ -63,8 +99,24 @@ def test_nginx_serves_the_release_built_for_the_new_service(host):
     assert current.is_symlink and current.linked_to.endswith(fact["release"])
     build = json.loads(host.file("/var/www/radiology/current/build-info.json").content_string)
     assert build["api_base"] == "/imaging/api/v1"
-    studies = request(host, "http://127.0.0.1/imaging/api/v1/health")
-    assert studies["status"] == 200 and studies["backend"] == "imaging"
+    health = front("/imaging/api/v1/health")
+    assert health["status"] == 200 and health["headers"]["x-backend"] == "imaging"
+
+
+def test_the_front_door_is_https_only_and_for_logged_in_users():
+    # Plain HTTP answers a redirect to the published HTTPS port and nothing else.
+    for path in ("/", "/imaging/api/v1/studies/search?q=a"):
+        plain = front(path, base=PLAIN)
+        assert plain["status"] == 301 and plain["headers"]["location"] == WEB + path, plain
+    # Without the login: 401 on a page and on the API (the contract's envelope), HSTS on both.
+    page, api = front("/", login=False), front("/imaging/api/v1/health", login=False)
+    assert page["status"] == 401 and api["status"] == 401, (page, api)
+    assert json.loads(api["body"])["error"]["code"] == "unauthorized"
+    for resp in (page, api, front("/")):
+        assert resp["headers"]["strict-transport-security"].startswith("max-age="), resp["headers"]
+    # A client that does not trust the site's CA gets no connection at all.
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        front("/", context=ssl.create_default_context())
 
 
 def test_both_app_hosts_are_in_the_upstream(host):
@@ -109,7 +161,7 @@ def test_a_spoofed_forwarded_for_does_not_open_the_legacy_admin_endpoints(host):
         token,
     )
     assert spoofed == "404", spoofed
-    through_nginx = request(host, "http://127.0.0.1/legacy/api/v1/admin/snapshot", method="POST", body="{}")
+    through_nginx = front("/legacy/api/v1/admin/snapshot", method="POST", body="{}")
     assert through_nginx["status"] == 404
 
 
