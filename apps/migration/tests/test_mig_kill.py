@@ -58,23 +58,43 @@ def wait_for_backend_to_go(dsn: str, timeout: float = 30.0) -> None:
     raise AssertionError("the killed load's server backend did not end")
 
 
+def wait_for_transaction(proc: subprocess.Popen[bytes], dsn: str, timeout: float = 60.0) -> bool:
+    """True once the load's transaction is open; False when the load ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if pg_execute(dsn, IN_TRANSACTION)[0][0] > 0:
+            return True
+        time.sleep(0.01)
+    raise AssertionError("the load did not open its transaction in time")
+
+
 def test_sigkill_at_random_points_leaves_old_or_new_data(
     snapshot: Path, second_snapshot: Path, target_dsn: str
 ) -> None:
     assert migrate("load", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
-    # The two snapshots hold different analysis tasks: every load below overwrites on purpose.
-    started = time.monotonic()
+    # The two snapshots hold different analysis tasks: every load below overwrites on purpose. The first full load
+    # measures how long its transaction stays open, so the kills below can be spread over it.
     proc = load_process(second_snapshot, target_dsn)
+    assert wait_for_transaction(proc, target_dsn)
+    opened = time.monotonic()
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, (out + err).decode()
-    full = time.monotonic() - started
+    in_transaction_seconds = time.monotonic() - opened
     assert migrate("load", "--force-overwrite", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
 
+    # Two kills before the transaction can open (while the tool starts), then kills at random points from the
+    # moment the transaction is open to a little past the time it took: whatever the machine's speed, most land
+    # inside it, and a few after the commit.
     rng = random.Random(20240501)
     outcomes: list[str] = []
-    for _trial in range(TRIALS):
+    for trial in range(TRIALS):
         proc = load_process(second_snapshot, target_dsn)
-        time.sleep(rng.uniform(0.05, full * 1.1))
+        if trial < 2:
+            time.sleep(0.05)
+        elif wait_for_transaction(proc, target_dsn):
+            time.sleep(rng.uniform(0, in_transaction_seconds * 1.1))
         killed = proc.poll() is None
         in_transaction = killed and pg_execute(target_dsn, IN_TRANSACTION)[0][0] > 0
         if killed:

@@ -16,12 +16,13 @@ not verify or a refused login stops the check with exit code 2 and says so.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import ssl
 import sys
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,26 +42,54 @@ class RefusedError(Exception):
     """nginx's certificate did not verify or nginx refused the login: no answer says anything about a task."""
 
 
+_local = threading.local()
+STALE = (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError, BrokenPipeError)
+
+
+def _get(url: str, path: str, headers: dict[str, str], context: ssl.SSLContext) -> tuple[int, dict[str, str], bytes]:
+    """GET `path` over this thread's kept-alive connection to `url`'s server (one TLS handshake per thread, not per
+    request); a connection the server closed meanwhile is opened again once (a GET may be repeated)."""
+    parts = urllib.parse.urlsplit(url)
+    for attempt in (1, 2):
+        conn = getattr(_local, "conn", None)
+        if conn is None:
+            if parts.scheme == "https":
+                conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=10, context=context)
+            else:
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            _local.conn = conn
+        try:
+            conn.request("GET", parts.path + path, headers=headers)
+            answer = conn.getresponse()
+            body = answer.read()
+        except STALE:
+            conn.close()
+            _local.conn = None
+            if attempt == 2:
+                raise
+            continue
+        if answer.will_close:
+            conn.close()
+            _local.conn = None
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, body
+    raise AssertionError("unreachable")
+
+
 def status_of(url: str, task_id: str, door: FrontDoor, context: ssl.SSLContext) -> tuple[str, int, str | None, int]:
     """(task_id, status, the answer's task_id, 429s met) through nginx, as a polite client: a 429 (nginx's
     per-client rate limit) is waited out (Retry-After) and asked again, never taken as the answer."""
-    request = urllib.request.Request(f"{url}/analysis/tasks/{task_id}", headers=door.headers())
     for waited in range(RATE_LIMIT_TRIES):
         try:
-            with urllib.request.urlopen(request, timeout=10, context=context) as answer:
-                body = json.loads(answer.read())
-                return task_id, answer.status, str(body.get("task_id")), waited
-        except urllib.error.HTTPError as e:
-            if e.code == UNAUTHORIZED and e.headers.get("WWW-Authenticate"):
-                raise RefusedError(door.login_refused()) from e
-            if e.code != RATE_LIMITED:
-                return task_id, e.code, None, waited
-            time.sleep(float(e.headers.get("Retry-After") or 1))
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, ssl.SSLCertVerificationError):
-                trust = door.trust()
-                raise RefusedError(f"TLS: the certificate of {url} does not verify against {trust}: {e.reason}") from e
-            raise
+            status, headers, body = _get(url, f"/analysis/tasks/{task_id}", door.headers(), context)
+        except ssl.SSLCertVerificationError as e:
+            raise RefusedError(f"TLS: the certificate of {url} does not verify against {door.trust()}: {e}") from e
+        if status == UNAUTHORIZED and headers.get("www-authenticate"):
+            raise RefusedError(door.login_refused())
+        if status == 200:
+            return task_id, status, str(json.loads(body).get("task_id")), waited
+        if status != RATE_LIMITED:
+            return task_id, status, None, waited
+        time.sleep(float(headers.get("retry-after") or 1))
     return task_id, RATE_LIMITED, None, RATE_LIMIT_TRIES
 
 
