@@ -1,11 +1,15 @@
-"""The frontend role's filters: the local fact recorded at a switch and the releases pruned after it."""
+"""The frontend role's switch module (the local fact it records, the atomic flip) and the releases pruned after it."""
 
 import base64
 import json
+import os
+from pathlib import Path
 
-from conftest import load_filter
+import pytest
+from conftest import ROOT, load_filter, load_module
 
 f = load_filter("frontend", "frontend_releases")
+m = load_module(ROOT / "roles" / "frontend" / "library" / "frontend_release.py")
 NOW = "2026-11-29T10:00:00Z"
 
 
@@ -25,7 +29,7 @@ def _found(name: str, deployed_at: str | None) -> dict:
 
 
 def test_first_activation_has_no_previous_release():
-    fact = f.frontend_local_fact("r1-legacy", **_state("legacy", "", {}, {"skipped": True}))
+    fact = m.local_fact("r1-legacy", **_state("legacy", "", {}, {}))
     assert fact == {
         "release": "r1-legacy",
         "backend": "legacy",
@@ -37,7 +41,7 @@ def test_first_activation_has_no_previous_release():
 
 def test_switch_records_what_was_active_from_the_fact():
     before = {"release": "r1-legacy", "backend": "legacy", "previous_release": None, "switched_at": "earlier"}
-    fact = f.frontend_local_fact("r1-imaging", **_state("imaging", "r1-legacy", before, {"skipped": True}))
+    fact = m.local_fact("r1-imaging", **_state("imaging", "r1-legacy", before, {}))
     assert fact["previous_release"] == "r1-legacy"
     assert fact["previous_backend"] == "legacy"
     assert fact["switched_at"] == NOW
@@ -46,8 +50,7 @@ def test_switch_records_what_was_active_from_the_fact():
 def test_switch_reads_the_previous_backend_from_the_release_when_the_fact_is_stale():
     # A rebuilt fact file (or none) must not name the wrong backend: the active release's own metadata wins.
     stale = {"release": "r0-imaging", "backend": "imaging"}
-    meta = _slurp({"release": "r1-legacy", "backend": "legacy"})
-    fact = f.frontend_local_fact("r1-imaging", **_state("imaging", "r1-legacy", stale, meta))
+    fact = m.local_fact("r1-imaging", **_state("imaging", "r1-legacy", stale, {"backend": "legacy"}))
     assert fact["previous_backend"] == "legacy"
 
 
@@ -59,7 +62,67 @@ def test_reactivating_the_active_release_keeps_the_record():
         "previous_backend": "legacy",
         "switched_at": "2026-11-28T03:00:00Z",
     }
-    assert f.frontend_local_fact("r1-imaging", **_state("imaging", "r1-imaging", before, {"skipped": True})) == before
+    assert m.local_fact("r1-imaging", **_state("imaging", "r1-imaging", before, {})) == before
+
+
+def _root(tmp_path: Path) -> Path:
+    for name, backend in (("r1-legacy", "legacy"), ("r1-imaging", "imaging")):
+        (tmp_path / "releases" / name).mkdir(parents=True)
+        (tmp_path / "releases" / name / ".release.json").write_text(json.dumps({"backend": backend}))
+    (tmp_path / "current").symlink_to("releases/r1-legacy")
+    return tmp_path
+
+
+def _activate(root: Path, release: str, backend: str, apply: bool = True) -> tuple[bool, str, dict]:
+    fact_file = str(root / "facts.d" / "radiology_frontend.fact")
+    return m.activate(str(root), release, backend, fact_file=fact_file, meta_name=".release.json", apply=apply, now=NOW)
+
+
+def test_activate_flips_current_records_the_fact_and_a_second_run_changes_nothing(tmp_path):
+    root = _root(tmp_path)
+    changed, active, fact = _activate(root, "r1-imaging", "imaging")
+    assert (changed, active) == (True, "r1-legacy")
+    assert os.readlink(root / "current") == "releases/r1-imaging"
+    assert json.loads((root / "facts.d" / "radiology_frontend.fact").read_text()) == fact
+    assert fact["previous_release"] == "r1-legacy" and fact["previous_backend"] == "legacy"
+    assert _activate(root, "r1-imaging", "imaging")[0] is False
+    assert sorted(p.name for p in root.iterdir()) == ["current", "facts.d", "releases"]  # no temporary link left
+
+
+def test_activate_without_apply_changes_nothing(tmp_path):
+    root = _root(tmp_path)
+    assert _activate(root, "r1-imaging", "imaging", apply=False)[0] is True
+    assert os.readlink(root / "current") == "releases/r1-legacy"
+    assert not (root / "facts.d").exists()
+
+
+@pytest.mark.parametrize(
+    ("release", "backend", "message"),
+    [
+        ("r2-imaging", "imaging", "is not on this host"),
+        ("r1-imaging", "legacy", "was deployed for backend imaging, not legacy"),
+    ],
+)
+def test_activate_refuses_a_missing_or_wrong_release_and_leaves_current(tmp_path, release, backend, message):
+    root = _root(tmp_path)
+    with pytest.raises(m.ReleaseError, match=message):
+        _activate(root, release, backend)
+    assert os.readlink(root / "current") == "releases/r1-legacy"
+
+
+def test_activate_refuses_an_incomplete_release(tmp_path):
+    root = _root(tmp_path)
+    (root / "releases" / "r1-imaging" / ".release.json").unlink()
+    with pytest.raises(m.ReleaseError, match="incomplete"):
+        _activate(root, "r1-imaging", "imaging")
+
+
+def test_activate_refuses_a_current_that_is_not_a_symlink(tmp_path):
+    root = _root(tmp_path)
+    (root / "current").unlink()
+    (root / "current").mkdir()
+    with pytest.raises(m.ReleaseError, match="not a symlink"):
+        _activate(root, "r1-imaging", "imaging")
 
 
 def test_prune_keeps_the_newest_and_always_the_protected():

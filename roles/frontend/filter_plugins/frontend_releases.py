@@ -1,7 +1,7 @@
-"""Filters of the frontend role: the local fact recorded at a switch, and which old releases to remove.
+"""Filter of the frontend role: which old releases to remove (the switch itself is library/frontend_release.py).
 
-They live with the role (Ansible loads a role's filter_plugins/ wherever the role runs, molecule included) and
-are unit-tested in tests/plugins/test_frontend_releases.py.
+It lives with the role (Ansible loads a role's filter_plugins/ wherever the role runs, molecule included) and is
+unit-tested in tests/plugins/test_frontend_releases.py, with the module.
 """
 
 from __future__ import annotations
@@ -21,42 +21,6 @@ def _meta(slurp_result: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return document if isinstance(document, dict) else {}
-
-
-def frontend_local_fact(
-    release: str,
-    *,
-    backend: str,
-    active: str,
-    fact_before: dict[str, Any],
-    active_meta: dict[str, Any],
-    now: str,
-) -> dict[str, Any]:
-    """The local fact after activating `release` (built for `backend`).
-
-    `active` is the release `current` pointed at before ("" when none), `fact_before` the fact recorded then ({}
-    when none) and `active_meta` the slurp result of the active release's metadata. Switching records what was
-    active as the previous release and backend, and when; re-activating the active release keeps the record.
-    """
-    if active == release:
-        return {
-            "release": release,
-            "backend": backend,
-            "previous_release": fact_before.get("previous_release"),
-            "previous_backend": fact_before.get("previous_backend"),
-            "switched_at": fact_before.get("switched_at") or now,
-        }
-    if active and fact_before.get("release") == active:
-        previous_backend = fact_before.get("backend")
-    else:
-        previous_backend = _meta(active_meta).get("backend")
-    return {
-        "release": release,
-        "backend": backend,
-        "previous_release": active or None,
-        "previous_backend": previous_backend,
-        "switched_at": now,
-    }
 
 
 def frontend_releases_to_prune(meta_results: list[dict[str, Any]], keep: int, protected: list[str]) -> list[str]:
@@ -80,6 +44,5 @@ def frontend_releases_to_prune(meta_results: list[dict[str, Any]], keep: int, pr
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "frontend_local_fact": frontend_local_fact,
             "frontend_releases_to_prune": frontend_releases_to_prune,
         }
