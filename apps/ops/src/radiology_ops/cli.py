@@ -1,4 +1,4 @@
-"""`radiology-ops`: load (bounded load generator), load-stop, watch (post-switch watch), report."""
+"""`radiology-ops`: load (bounded load generator), load-stop, watch (post-switch watch), report, figures."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV
 from . import background
 from .load import LoadConfig, refused_logins, run_load
 from .report import build_report, collect
+from .report_figures import figure_lines
 from .targets import TargetRefusedError
 from .watch import WatchConfig, run_watch
 
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="build report.json, report.md and report.html of a run folder")
     report.add_argument("--run-dir", type=Path, required=True)
     report.add_argument("--strict", action="store_true", help="exit 1 when the run itself failed")
+
+    figures = sub.add_parser("figures", help="print the headline figures of run folders (writes nothing)")
+    figures.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    figures.add_argument("--json", action="store_true", help="print them as JSON, one object per run folder")
     return parser
 
 
@@ -175,6 +180,32 @@ def _report(args: argparse.Namespace) -> int:
     return 1 if args.strict and final["verdict"] != "success" else 0
 
 
+def _figures(args: argparse.Namespace) -> int:
+    """The figures of each run folder, from the same report data `report` builds (report.collect)."""
+    missing = [str(d) for d in args.run_dirs if not d.is_dir()]
+    if missing:
+        raise FileNotFoundError(f"run folder(s) {', '.join(missing)} do not exist")
+    runs = []
+    for run_dir in args.run_dirs:
+        report = collect(run_dir)
+        final = report["final_state"]
+        runs.append(
+            {
+                "run_dir": str(run_dir),
+                "playbook": final["playbook"],
+                "verdict": final["verdict"],
+                "figures": report["figures"],
+            }
+        )
+    if args.json:
+        print(json.dumps(runs, indent=2, ensure_ascii=False))
+        return 0
+    for n, run in enumerate(runs):
+        print(("\n" if n else "") + f"{run['run_dir']}: {run['playbook'] or 'playbook not recorded'}, {run['verdict']}")
+        print("\n".join(f"  {line}" for line in figure_lines(run["figures"])))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -185,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             return _load_stop(args)
         if args.command == "watch":
             return _watch(args)
+        if args.command == "figures":
+            return _figures(args)
         return _report(args)
     except (TargetRefusedError, ValueError, FileNotFoundError, background.BackgroundError) as e:
         print(f"radiology-ops {args.command}: {e}", file=sys.stderr)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .report_figures import figures
 from .report_final import final_state
 from .report_headline import headline
 from .report_html import render_html
@@ -80,6 +81,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
     ends = [p["ended_epoch"] for p in phases if p["ended_epoch"] is not None] + [s["epoch"] + 1 for s in series]
     final = final_state(phases, gates, loads, watches, task_checks=task_checks, run=run, state=state)
     total_seconds = round(max(ends) - origin, 3) if ends and origin is not None else None
+    figs = figures(run_dir, phases=phases, gates=gates, loads=loads, series=series, final=final, problems=problems)
     return {
         "run_dir": str(run_dir.resolve()),
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -88,6 +90,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "missing": [name for name in expected_files(final, run) if not (run_dir / name).exists()],
         "problems": problems,
         "headline": headline(final, run, total_seconds),
+        "figures": figs,
         "final_state": final,
         "run": run,
         "state_end": state,

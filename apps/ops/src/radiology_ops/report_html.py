@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from .fmt import NOT_MEASURED, compact, flag, number, seconds
+from .report_figures import figure_table
 from .report_svg import render_plot
 from .report_text import (
     end_state_lines,
@@ -209,6 +210,11 @@ def _headline(report: dict[str, Any]) -> str:
     return f"<p>{_badge(verdict)} <b>{escape(first)}</b></p><ul class=headline>{''.join(items)}</ul>"
 
 
+def _figures(report: dict[str, Any]) -> str:
+    header, rows = figure_table(report["figures"])
+    return _table(header, [[escape(cell) for cell in row] for row in rows], frozenset({1}))
+
+
 def render_html(report: dict[str, Any]) -> str:
     final = report["final_state"]
     name = report["run_dir"].rsplit("/", 1)[-1]
@@ -219,6 +225,8 @@ def render_html(report: dict[str, Any]) -> str:
         f"<title>{kind} report {escape(name)}</title><style>{CSS}</style></head><body>",
         f"<h1>{kind} report: {escape(name)}</h1>",
         _headline(report),
+        "<h2>Headline figures</h2>",
+        _figures(report),
     ]
     problems = [
         f"{label}: {'; '.join(final[key])}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fmt import NOT_MEASURED, compact, flag, md_cell, number, seconds
+from .report_figures import figure_table
 from .report_text import (
     end_state_lines,
     failures_note,
@@ -167,6 +168,11 @@ def _watches(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _figures(report: dict[str, Any]) -> list[str]:
+    header, rows = figure_table(report["figures"])
+    return ["## Headline figures", "", *_table(header, rows)]
+
+
 def _end_state(report: dict[str, Any]) -> list[str]:
     return ["## State at the end of the run", "", *[f"- {line}" for line in end_state_lines(report)], ""]
 
@@ -177,6 +183,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     first, *rest = report["headline"]
     lines = [f"# {kind} report: {report['run_dir'].rsplit('/', 1)[-1]}", "", f"**{first}**", ""]
     lines += [f"- {line}" for line in rest] + [""]
+    lines += _figures(report)
     if final["last_phase"]:
         lines += [f"Last phase: {final['last_phase']['phase']} ({final['last_phase']['status']}).", ""]
     for key, label in (
