@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The cutover's headline figures at a given size, on a fresh lab (make bench-cutover ROWS=N USERS=M):
+#   1. a new lab whose legacy holds ROWS generated examinations (0: the 1,250-row workbook), provisioned;
+#   2. cutover.yml under USERS simulated users browsing and writing through nginx;
+#   3. rollback.yml under the same load;
+#   4. cutover.yml again, the new service stopped on every app host as the post-switch watch starts: the
+#      automatic rollback.
+# Each run keeps its report folder under reports/bench-cutover-<time>/; at the end the figures of all three are
+# printed (radiology-ops figures): write freeze, user-visible errors, rollback windows, switch, rows per second.
+# Not part of `make test`: at a million rows it takes the better part of an hour. Destroys and rebuilds the lab.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rows=${ROWS:-0}
+users=${USERS:-50}
+inventory=${INVENTORY:-inventories/lab/hosts.yml}
+out=${BENCH_OUT:-reports/bench-cutover-$(date -u +%Y%m%dT%H%M%SZ)}
+out=$(realpath -m "$out")
+
+make lab-destroy INVENTORY="$inventory"
+make site ROWS="$rows" INVENTORY="$inventory"
+set -a
+eval "$(scripts/lab-secrets.sh)"
+set +a
+web=$(ansible -i "$inventory" localhost -m ansible.builtin.debug -a var=radiology_web_url 2>/dev/null \
+  | sed -n 's/.*"radiology_web_url": "\(.*\)".*/\1/p')
+app_hosts=$(ansible -i "$inventory" app --list-hosts 2>/dev/null | tail -n +2 | xargs)
+stop_new_service=""
+for host in $app_hosts; do
+  container=$(ansible -i "$inventory" "$host" -m ansible.builtin.debug -a var=ansible_host 2>/dev/null \
+    | sed -n 's/.*"ansible_host": "\(.*\)".*/\1/p')
+  stop_new_service+="docker exec ${container:-$host} systemctl stop imaging-api.socket imaging-api.service && "
+done
+stop_new_service+="true"
+
+# One run under load: the load starts before the playbook (so users are active through the preflight) and stops
+# after it; the report is written with the load's figures. $1: folder name, then run_playbook.py's arguments.
+run() {
+  local dir=$out/$1
+  mkdir -p "$dir"
+  shift
+  export RADIOLOGY_RUN_DIR=$dir RADIOLOGY_LOAD_USERS=$users
+  radiology-ops load --web "$web" --users "$users" --duration 3600 --max-requests 4000000 \
+    --out "$dir/load" --background
+  python3 molecule/cutover/files/run_playbook.py --inventory "$inventory" --run-dir "$dir" --timeout 3600 "$@" \
+    > "$dir/run.json.out"
+  radiology-ops load-stop --out "$dir/load" || true
+  radiology-ops report --run-dir "$dir" > /dev/null
+  python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], "rc", r["rc"], "in", r["seconds"], "s")' \
+    "$dir/run.json.out" "$1"
+}
+
+run 1-cutover -- cutover.yml
+run 2-rollback -- rollback.yml
+run 3-service-dies --fault-when watch:running --exec "$stop_new_service" -- cutover.yml --skip-tags provision
+echo
+if [ "$rows" -gt 0 ]; then size="$rows generated examinations"; else size="the 1,250-row workbook"; fi
+echo "Figures ($size, $users users):"
+radiology-ops figures "$out/1-cutover" "$out/2-rollback" "$out/3-service-dies"
+echo "Reports: $out"
