@@ -4,10 +4,13 @@ import { App } from './App.jsx';
 import { API_BASE } from './config.js';
 import { createApi } from './lib/api.js';
 import { createBackendTracker } from './lib/backend.js';
+import { createReleaseFollower } from './lib/release.js';
 import './styles.css';
 
 const tracker = createBackendTracker();
-const api = createApi({ base: API_BASE, tracker });
+// A rollback flips the release while pages are open: a call failing like a dead backend re-reads build-info.json.
+const release = createReleaseFollower({ apiBase: API_BASE, reload: () => window.location.reload() });
+const api = createApi({ base: API_BASE, tracker, release });
 
 createRoot(document.getElementById('root')).render(
   <StrictMode>

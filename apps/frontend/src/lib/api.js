@@ -1,5 +1,6 @@
 // The API client: one function per endpoint of the contract. Every response's X-Backend header is
-// reported to the backend tracker; failures become ApiError.
+// reported to the backend tracker; failures become ApiError and are shown to the release follower
+// (release.js), which may reload the page into another release: a GET it reloads for never settles.
 import { BACKEND_HEADER } from './contract.js';
 import { ApiError, networkError, parseApiError } from './errors.js';
 import { buildQueryString } from './query.js';
@@ -9,8 +10,17 @@ export function joinUrl(base, path) {
   return `${String(base).replace(/\/+$/, '')}/${String(path).replace(/^\/+/, '')}`;
 }
 
-export function createApi({ base, fetchImpl = globalThis.fetch.bind(globalThis), tracker = null }) {
-  async function request(method, path, { params = null, body = undefined } = {}) {
+export function createApi({ base, fetchImpl = globalThis.fetch.bind(globalThis), tracker = null, release = null }) {
+  async function request(method, path, options = {}) {
+    try {
+      return await send(method, path, options);
+    } catch (error) {
+      if (release && (await release.afterFailure(error, method))) return new Promise(() => {});
+      throw error;
+    }
+  }
+
+  async function send(method, path, { params = null, body = undefined } = {}) {
     const url = joinUrl(base, path) + (params ? buildQueryString(params) : '');
     const headers = { Accept: 'application/json' };
     const init = { method, headers };

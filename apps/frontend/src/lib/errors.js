@@ -118,10 +118,13 @@ export function describeError(error) {
       network_error: 'Service unreachable',
       internal_error: 'Server error',
     };
+    const moved = error.releaseMoved
+      ? ' The service has moved to another release: reload the page, then check whether this change was applied.'
+      : '';
     return {
       tone: 'error',
       title: titles[error.code] ?? `Request failed (${error.status})`,
-      message: error.message,
+      message: error.message + moved,
       details: error.details,
       requestId: error.requestId,
     };

@@ -8,11 +8,11 @@ from typing import Any
 
 from .checks import FAILED, FROZEN, OK
 from .load import REQUESTS_CSV, SUMMARY_JSON
-from .stats import latency_figures, read_requests_csv, timeline
+from .stats import RECOVERED, latency_figures, read_requests_csv, timeline
 
 
 def load_figures(path: Path) -> dict[str, Any] | None:
-    """Requests, ok, frozen, failed and error rate of a load: `path` is summary.json or the load's folder.
+    """Requests, ok, frozen, failed, recovered and error rate of a load: `path` is summary.json or the load's folder.
 
     Returns None when neither summary.json nor requests.csv exists.
     """
@@ -33,6 +33,7 @@ def load_figures(path: Path) -> dict[str, Any] | None:
         "ok": sum(r.outcome == OK for r in records),
         "frozen": sum(r.outcome == FROZEN for r in records),
         "failed": failed,
+        "recovered": sum(r.outcome == RECOVERED for r in records),
         "error_rate": round(failed / len(records), 6) if records else 0.0,
         "latency_ms": latency_figures(records),
         "timeline": timeline(records),

@@ -15,6 +15,10 @@ from .checks import FAILED, FROZEN, OK
 CSV_COLUMNS = ("t", "method", "endpoint", "status", "latency_ms", "backend", "outcome")
 MAX_LISTED_FAILURES = 50
 NO_BACKEND = "none"  # no X-Backend header: transport errors and the web server's own files
+# A GET that failed like a dead backend (no answer, 502/503/504 but writes_frozen) after which the user re-read
+# build-info.json, found another API base and re-sent it there: the user saw the retry's outcome (its own
+# record), but this first failure stays on record under its own name, apart from ok, frozen and failed.
+RECOVERED = "recovered"
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class RequestRecord:
     status: int  # 0 when no response arrived
     latency_ms: float
     backend: str
-    outcome: str  # ok | frozen | failed
+    outcome: str  # ok | frozen | failed | recovered
 
     def row(self) -> list[str]:
         return [
@@ -70,7 +74,13 @@ def latency_figures(records: Iterable[RequestRecord]) -> dict[str, float | None]
 
 def _outcomes(records: Sequence[RequestRecord]) -> dict[str, int]:
     counts = Counter(r.outcome for r in records)
-    return {"requests": len(records), OK: counts[OK], FROZEN: counts[FROZEN], FAILED: counts[FAILED]}
+    return {
+        "requests": len(records),
+        OK: counts[OK],
+        FROZEN: counts[FROZEN],
+        FAILED: counts[FAILED],
+        RECOVERED: counts[RECOVERED],
+    }
 
 
 def timeline(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
@@ -91,6 +101,7 @@ def timeline(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
                 "ok": sum(r.outcome == OK for r in bucket),
                 "frozen": sum(r.outcome == FROZEN for r in bucket),
                 "failed": sum(r.outcome == FAILED for r in bucket),
+                "recovered": sum(r.outcome == RECOVERED for r in bucket),
                 "p50": lat["p50"],
                 "p99": lat["p99"],
                 "backends": dict(sorted(Counter(r.backend for r in bucket).items())),
@@ -119,6 +130,7 @@ class Summary:
     failures: list[dict[str, Any]]
     writes: dict[str, int]
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    recovered: int = 0  # first failures of GETs that succeeded after following a release switch (RECOVERED)
 
     @property
     def error_rate(self) -> float:
@@ -132,7 +144,8 @@ class Summary:
         lines = [
             f"load: {self.requests} requests in {self.duration_s:.1f}s ({self.rps:.1f}/s), "
             f"stopped by {self.stopped_by}",
-            f"  ok {self.ok}  frozen {self.frozen}  failed {self.failed}  (error rate {self.error_rate:.4%})",
+            f"  ok {self.ok}  frozen {self.frozen}  failed {self.failed}  recovered {self.recovered}  "
+            f"(error rate {self.error_rate:.4%})",
             f"  latency ms p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}",
         ]
         for backend, figures in self.per_backend.items():
@@ -183,6 +196,7 @@ def summarize(
         failures=[asdict(f) for f in failures[:MAX_LISTED_FAILURES]],
         writes=writes,
         timeline=timeline(records),
+        recovered=counts[RECOVERED],
     )
 
 

@@ -1,6 +1,11 @@
 """One simulated member of staff: loads the page (build-info.json), then searches, reads statistics and now
 and then creates an analysis task, reads it back and sometimes deletes it — and behaves like the frontend
 when writes are frozen: re-reads build-info.json and retries after min(Retry-After, 1 s) within a budget.
+
+Like the frontend (src/lib/release.js) it follows a release switch: when a request fails like a dead backend
+(no answer, or 502/503/504 other than writes_frozen), the user re-reads build-info.json (at most once per 2 s)
+and from then on uses the API base it names. A GET that failed so is re-sent once to a new API base, its first
+failure recorded as `recovered`; a write is never re-sent (it may or may not have been applied): it stays failed.
 """
 
 from __future__ import annotations
@@ -18,15 +23,17 @@ from radiology_contract.responses import BACKEND_HEADER
 
 from . import scenario
 from .buildinfo import BuildInfoError, build_info_from, build_info_url
-from .checks import FAILED, FROZEN, OK, Verdict, classify, retry_after
-from .recorder import Recorder
-from .stats import NO_BACKEND
+from .checks import FAILED, FROZEN, OK, WRITES_FROZEN, Verdict, classify, error_code, parse_json, retry_after
+from .recorder import Recorder, RequestBudgetExhaustedError
+from .stats import NO_BACKEND, RECOVERED
 from .targets import TargetRefusedError, check_url
 
 FROZEN_RETRY_CAP_SECONDS = 1.0
 MIN_RETRY_SECONDS = 0.1
 BUILD_INFO_ENDPOINT = "/build-info.json"
 WEB = "web"  # the backend column of requests nginx answers itself (build-info.json)
+FOLLOW_RELEASE_INTERVAL_SECONDS = 2.0  # a user re-reads build-info.json after a failure at most this often
+GONE_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass
@@ -42,6 +49,7 @@ class Shared:
     think_time: float
     write_retry_budget: float
     reload_every: int
+    follow_interval: float = FOLLOW_RELEASE_INTERVAL_SECONDS
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     front_door: FrontDoor = field(default_factory=FrontDoor)  # for the message of a refused login
     allowed_api_urls: set[str] = field(default_factory=set)
@@ -61,6 +69,15 @@ class Answer:
     t: float  # seconds since the run started, when the request was sent
     latency_ms: float
     retry_after: float = 0.0  # seconds to wait before retrying a frozen write
+    gone: bool = False  # failed like a dead backend: the release may have switched (see backend_gone)
+
+
+def backend_gone(response: httpx.Response) -> bool:
+    """A 502/503/504 that is not the contract's writes_frozen: what nginx answers for a stopped backend."""
+    if response.status_code not in GONE_STATUSES:
+        return False
+    body, _ = parse_json(response)
+    return error_code(body) != WRITES_FROZEN
 
 
 class User:
@@ -71,6 +88,7 @@ class User:
         self.api: str | None = None
         self.serial = 0
         self.in_write = False  # a write (with its frozen retries) is under way: stopping now abandons it
+        self.followed_at = -float("inf")  # monotonic time of the last build-info.json read after a failure
 
     # -- requests ------------------------------------------------------------------------------------------
     async def _send(
@@ -93,12 +111,14 @@ class User:
             response = await self.s.client.request(method, url, params=params, json=body)
         except httpx.HTTPError as e:
             latency = (time.perf_counter() - started) * 1000
-            return Answer(Verdict(FAILED, f"{type(e).__name__}: {e or 'no detail'}"), NO_BACKEND, 0, url, t, latency)
+            verdict = Verdict(FAILED, f"{type(e).__name__}: {e or 'no detail'}")
+            return Answer(verdict, NO_BACKEND, 0, url, t, latency, gone=isinstance(e, httpx.TransportError))
         latency = (time.perf_counter() - started) * 1000
         verdict = classify(response, expected, kind, write=write, front_door=self.s.front_door)
         backend = response.headers.get(BACKEND_HEADER, NO_BACKEND)
         wait = retry_after(response, FROZEN_RETRY_CAP_SECONDS) if verdict.outcome == FROZEN else 0.0
-        return Answer(verdict, backend, response.status_code, str(response.url), t, latency, wait)
+        gone = verdict.outcome == FAILED and backend_gone(response)
+        return Answer(verdict, backend, response.status_code, str(response.url), t, latency, wait, gone)
 
     def _record(self, method: str, endpoint: str, answer: Answer) -> None:
         self.s.recorder.add(
@@ -131,11 +151,37 @@ class User:
         answer.backend = WEB
         self._record("GET", BUILD_INFO_ENDPOINT, answer)
 
+    async def follow_release(self, answer: Answer) -> bool:
+        """After a request failed like a dead backend, re-read build-info.json (at most once per
+        follow_interval), as the page does; True when it names another API base, which the user now uses."""
+        now = time.monotonic()
+        if not answer.gone or now - self.followed_at < self.s.follow_interval:
+            return False
+        self.followed_at = now
+        before = self.api
+        await self.load_page()
+        return self.api != before
+
     async def get(
         self, path: str, endpoint: str, kind: str, params: dict[str, str] | None = None, *, record: bool = True
     ) -> Answer:
+        """A read; one that failed like a dead backend is re-sent once when build-info.json names another API
+        base. The user sees the retry's outcome; the first failure is recorded as RECOVERED (always, even with
+        record=False, whose caller records the answer returned)."""
         assert self.api is not None
         answer = await self._send("GET", self.api + path, kind, 200, params=params)
+        if answer.gone:
+            retry = None
+            try:
+                if await self.follow_release(answer):
+                    retry = await self._send("GET", self.api + path, kind, 200, params=params)
+            except BaseException:  # the request budget is spent or the run stops: the failure stands
+                self._record("GET", endpoint, answer)
+                raise
+            if retry is not None:
+                answer.verdict = Verdict(RECOVERED, answer.verdict.reason)
+                self._record("GET", endpoint, answer)
+                answer = retry
         if record:
             self._record("GET", endpoint, answer)
         return answer
@@ -153,6 +199,10 @@ class User:
             answer = await self._send(method, url, kind, expected, write=True, body=body)
             if answer.verdict.outcome != FROZEN:
                 self._record(method, endpoint, answer)
+                # later requests go to the new API base; this one is not re-sent. A spent request budget stops the
+                # user at its next request: this write has ended (failed), it is not abandoned.
+                with contextlib.suppress(RequestBudgetExhaustedError):
+                    await self.follow_release(answer)
                 return answer
             wait = max(answer.retry_after, MIN_RETRY_SECONDS)
             if time.monotonic() + wait > deadline:
