@@ -3,18 +3,17 @@ legacy-shaped DuckDB snapshots written by the contract's synthetic generator."""
 
 from __future__ import annotations
 
-import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mig_helpers import new_target
 from radiology_contract import synthetic
 from radiology_migration import bench
 from radiology_testkit.postgres import PgServer, running_postgres
 
 TEMPLATE_DB = "migration_template"
-_names = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -29,13 +28,6 @@ def schema_template(pg_server: PgServer) -> str:
     assert bench.django_available(), "imaging_api must be installed: the tests run against its real migrations"
     bench.django_migrate(pg_server.create_database(TEMPLATE_DB))
     return TEMPLATE_DB
-
-
-def new_target(pg_server: PgServer, template: str) -> str:
-    name = f"target_{next(_names)}"
-    with pg_server.connect() as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    return pg_server.dsn(name)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Operator-only operations for the cutover tooling: a consistent snapshot and carrying tasks back.
+"""Operator-only operations for the cutover tooling: consistent snapshots (frozen or live) and carrying tasks back.
 
 DuckDB allows one writer process, so while the service runs no other process can open the file; these
 operations run inside the service instead. Access control lives in app.py (loopback + token).
@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,8 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
-    """CHECKPOINT, then copy the whole database into a new DuckDB file at `target` (written as
-    <target>.partial and renamed only after its row counts match the source)."""
+def _snapshot_target(target: str) -> tuple[Path, Path]:
+    """The snapshot file asked for and the <target>.partial it is written as (left-overs removed)."""
     path = Path(target)
     if not path.is_absolute():
         raise AdminInvalid([ErrorDetail("path", "must be an absolute path")])
@@ -53,6 +53,13 @@ def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
         raise AdminInvalid([ErrorDetail("path", f"directory {path.parent} does not exist")])
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
+    return path, partial
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
+    """CHECKPOINT, then copy the whole database into a new DuckDB file at `target` (written as
+    <target>.partial and renamed only after its row counts match the source)."""
+    path, partial = _snapshot_target(target)
     cur = con.cursor()
     try:
         cur.execute("CHECKPOINT")
@@ -85,6 +92,58 @@ def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
         **copied,
         "snapshot_at": format_datetime(dt.datetime.now().replace(microsecond=0)),
     }
+
+
+def live_snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
+    """Copy the database into a new DuckDB file at `target` WITHOUT the freeze or the write lock.
+
+    Consistency comes from DuckDB's MVCC instead: the target is attached first, then ONE transaction reads
+    every source table (its first read fixes the view it sees for the rest of the transaction), creates the
+    schema in the target, copies each table with INSERT ... SELECT and counts both sides before it commits.
+    Writes through the API go on meanwhile on their own cursors (they commit; this transaction does not see
+    them and never conflicts with them, since it writes only to the target). The copy is the database as it
+    was at one instant, the start of the transaction; `snapshot_at` is taken just before it.
+    """
+    path, partial = _snapshot_target(target)
+    alias = f"legacy_live_snapshot_{uuid.uuid4().hex}"  # ATTACH is process-wide: a name of its own
+    cur = con.cursor()
+    try:
+        source = cur.execute("SELECT current_database()").fetchone()
+        assert source is not None
+        src = f'"{source[0]}".main'
+        cur.execute(f"ATTACH {_quote_literal(str(partial))} AS {alias}")
+        try:
+            cur.execute(f"USE {alias}")  # this cursor's default database: create_schema's tables land there
+            taken_at = dt.datetime.now().replace(microsecond=0)
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                source_counts = {t.kind: _count(cur, f"{src}.{t.duckdb}") for t in TABLES}  # fixes the view
+                create_schema(cur)
+                for t in TABLES:  # foreign-key order, as in `snapshot`
+                    cur.execute(f"INSERT INTO {alias}.main.{t.duckdb} SELECT * FROM {src}.{t.duckdb}")
+                copied = {t.kind: _count(cur, f"{alias}.main.{t.duckdb}") for t in TABLES}
+                again = {t.kind: _count(cur, f"{src}.{t.duckdb}") for t in TABLES}
+                if not copied == source_counts == again:
+                    raise RuntimeError(
+                        f"live snapshot {partial} counts {copied} differ from the source {source_counts} "
+                        f"(read again in the same transaction: {again})"
+                    )
+                cur.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise
+        finally:
+            cur.execute(f'USE "{source[0]}"')
+            cur.execute(f"DETACH {alias}")  # checkpoints the copy: no write-ahead log is left next to it
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        Path(f"{partial}.wal").unlink(missing_ok=True)
+        raise
+    finally:
+        cur.close()
+    return {"path": str(path), **copied, "snapshot_at": format_datetime(taken_at), "live": True}
 
 
 def _count(cur: duckdb.DuckDBPyConnection, table: str) -> int:

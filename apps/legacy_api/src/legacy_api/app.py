@@ -108,13 +108,16 @@ class Service:
 
     Every write runs under `write_lock` (DuckDB has one writer; this process is it). User writes go through
     `write_unless_frozen`, which looks at the freeze marker once it holds the lock; the admin snapshot takes
-    the same lock through `exclusive`, so it starts only after the writes in flight have finished.
+    the same lock through `exclusive`, so it starts only after the writes in flight have finished. The live
+    snapshot takes neither the freeze nor `write_lock`: it reads one MVCC view in one transaction on a cursor
+    of its own (admin.live_snapshot), and `live_snapshot_lock` lets only one run at a time.
     """
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
         self.settings = settings
         self.con = con
         self.write_lock = threading.Lock()  # one writer at a time inside the process
+        self.live_snapshot_lock = threading.Lock()  # one live snapshot at a time
         self._ready = False
 
     def ready(self) -> bool:
@@ -164,6 +167,15 @@ class Service:
             if not is_frozen(self.settings.db_path):
                 raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
             return admin.snapshot(self.con, target)
+
+    def live_snapshot(self, target: str) -> dict[str, Any]:
+        """The admin snapshot while writes go on: no freeze, no write lock (see admin.live_snapshot)."""
+        if not self.live_snapshot_lock.acquire(blocking=False):
+            raise admin.AdminConflict("another live snapshot is running; retry when it has finished")
+        try:
+            return admin.live_snapshot(self.con, target)
+        finally:
+            self.live_snapshot_lock.release()
 
 
 def _not_ready() -> Response:
@@ -356,11 +368,20 @@ def _admin_routes(app: FastAPI, service: Service) -> None:
         try:
             payload = await json_body(request)
             target = payload.get("path") if isinstance(payload, dict) else None
+            live = payload.get("live", False) if isinstance(payload, dict) else False
+            invalid: list[ErrorDetail] = []
             if not isinstance(target, str) or not target.strip():
-                raise admin.AdminInvalid([ErrorDetail("path", "is required and must be a non-empty string")])
-            if not is_frozen(settings.db_path):
-                raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
-            result = await run_in_threadpool(service.snapshot, target)
+                invalid.append(ErrorDetail("path", "is required and must be a non-empty string"))
+            if not isinstance(live, bool):
+                invalid.append(ErrorDetail("live", "must be true or false"))
+            if invalid:
+                raise admin.AdminInvalid(invalid)
+            if live:  # consistent without the freeze: one DuckDB transaction, writes go on meanwhile
+                result = await run_in_threadpool(service.live_snapshot, target)
+            else:
+                if not is_frozen(settings.db_path):
+                    raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
+                result = await run_in_threadpool(service.snapshot, target)
         except admin.AdminInvalid as e:
             return error_response(responses.validation_error(e.details))
         except admin.AdminConflict as e:

@@ -316,10 +316,12 @@ _ADMIN = "Operator only: loopback clients with header X-Admin-Token = LEGACY_ADM
 ADMIN_DOC: dict[str, dict[str, Any]] = {
     "snapshot": _doc(
         "Consistent snapshot of the database (operator only)",
-        _ADMIN + ' Body {"path": absolute path of a new file}. Requires writes frozen (409 otherwise).',
+        _ADMIN + ' Body {"path": absolute path of a new file, "live": false}. Without live, requires writes frozen (409'
+        " otherwise) and holds the write lock for the copy. With live true, copies one consistent view in a read"
+        " transaction while writes go on (stage 1 of a two-stage migration); one live snapshot at a time (409).",
         [],
         {
-            200: ("{path, examinations, reports, analysis_tasks, snapshot_at}", None),
+            200: ("{path, examinations, reports, analysis_tasks, snapshot_at} (+ live: true for a live one)", None),
             404: ("not_found", _error(404)),
             409: ("conflict", None),
             422: ("validation_error", _error(422)),

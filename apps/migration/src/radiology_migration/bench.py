@@ -21,7 +21,7 @@ import duckdb
 import psycopg
 from radiology_contract.tables import TABLES
 
-from . import load, pgext, sample, verify
+from . import bench_delta, load, pgext, sample, verify
 from .normalise import quote_ident
 from .outcome import MigrationError, Outcome
 
@@ -127,14 +127,24 @@ def extension_load(snapshot: Path, dsn: str, workdir: Path) -> float:
         con.close()
 
 
-def run(outcome: Outcome, rows: int, workdir: Path | None, dsn: str | None, keep: bool) -> None:
+def run(
+    outcome: Outcome,
+    rows: int,
+    workdir: Path | None,
+    dsn: str | None,
+    keep: bool,
+    *,
+    delta_rows: int = 0,
+    extension: bool = True,
+) -> None:
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="radiology-bench-")) if workdir is None else workdir
     work.mkdir(parents=True, exist_ok=True)
     snapshot = work / f"bench-{rows}.duckdb"
+    second = work / f"bench-{rows}-delta.duckdb"
     try:
-        if snapshot.exists():
-            snapshot.unlink()
+        for leftover in (snapshot, second):
+            leftover.unlink(missing_ok=True)
         t0 = time.perf_counter()
         counts, generator = generate(snapshot, rows)
         gen = time.perf_counter() - t0
@@ -158,14 +168,17 @@ def run(outcome: Outcome, rows: int, workdir: Path | None, dsn: str | None, keep
             if not vo.ok:
                 raise MigrationError(f"verify failed: {vo.error}")
             verify_s = float(vo.data["seconds"])
+            delta_figures = bench_delta.run(snapshot, second, target, delta_rows) if delta_rows > 0 else {}
 
-            ext_same = _database(server, dsn, "bench_ext_schema")
-            create_schema(ext_same)
-            ext_same_s = extension_load(snapshot, ext_same, work)
-            ext_bare = _database(server, dsn, "bench_ext_bare")
-            bare_tables(target, ext_bare)
-            ext_bare_s = extension_load(snapshot, ext_bare, work)
-        figures = {
+            ext_same_s = ext_bare_s = 0.0
+            if extension:
+                ext_same = _database(server, dsn, "bench_ext_schema")
+                create_schema(ext_same)
+                ext_same_s = extension_load(snapshot, ext_same, work)
+                ext_bare = _database(server, dsn, "bench_ext_bare")
+                bare_tables(target, ext_bare)
+                ext_bare_s = extension_load(snapshot, ext_bare, work)
+        figures: dict[str, Any] = {
             "rows": total_rows,
             "counts": counts,
             "generator": generator,
@@ -175,26 +188,43 @@ def run(outcome: Outcome, rows: int, workdir: Path | None, dsn: str | None, keep
             "load_timings": lo.data.get("timings"),
             "verify_seconds": round(verify_s, 3),
             "verify_rows_per_second": round(total_rows / verify_s),
-            "extension_same_schema_seconds": round(ext_same_s, 3),
-            "extension_same_schema_rows_per_second": round(total_rows / ext_same_s),
-            "extension_bare_tables_seconds": round(ext_bare_s, 3),
-            "extension_bare_tables_rows_per_second": round(total_rows / ext_bare_s),
-            "ratio_vs_extension_same_schema": round(ext_same_s / load_s, 2),
-            "ratio_vs_extension_bare_tables": round(ext_bare_s / load_s, 2),
+            **delta_figures,
         }
+        if extension:
+            figures.update(
+                {
+                    "extension_same_schema_seconds": round(ext_same_s, 3),
+                    "extension_same_schema_rows_per_second": round(total_rows / ext_same_s),
+                    "extension_bare_tables_seconds": round(ext_bare_s, 3),
+                    "extension_bare_tables_rows_per_second": round(total_rows / ext_bare_s),
+                    "ratio_vs_extension_same_schema": round(ext_same_s / load_s, 2),
+                    "ratio_vs_extension_bare_tables": round(ext_bare_s / load_s, 2),
+                }
+            )
         outcome.data.update(figures)
         outcome.say(f"load   (radiology-migrate)        {load_s:7.2f}s  {total_rows / load_s:>12,.0f} rows/s")
         outcome.say(f"  load phases: {lo.data.get('timings')}")
         outcome.say(f"verify (counts, keys, checksums)  {verify_s:7.2f}s  {total_rows / verify_s:>12,.0f} rows/s")
-        outcome.say(f"extension, same schema   {ext_same_s:7.2f}s  {total_rows / ext_same_s:>12,.0f} rows/s")
-        outcome.say(f"extension, bare tables   {ext_bare_s:7.2f}s  {total_rows / ext_bare_s:>12,.0f} rows/s")
-        outcome.say(
-            f"ratio load vs extension: {figures['ratio_vs_extension_same_schema']:.2f}x (same schema), "
-            f"{figures['ratio_vs_extension_bare_tables']:.2f}x (bare tables)"
-        )
+        if delta_figures:
+            applied, delta_s = delta_figures["delta_rows_applied"], float(delta_figures["delta_seconds"])
+            outcome.say(
+                f"delta  (load --since, {applied:,} rows) {delta_s:7.2f}s  {applied / delta_s:>12,.0f} rows/s "
+                f"({total_rows / delta_s:,.0f} snapshot rows/s; {load_s / delta_s:.1f}x faster than the full load)"
+            )
+            outcome.say(f"  delta phases: {delta_figures['delta_timings']}")
+            outcome.say(f"verify after the delta            {float(delta_figures['verify_after_delta_seconds']):7.2f}s")
+        if extension:
+            outcome.say(f"extension, same schema   {ext_same_s:7.2f}s  {total_rows / ext_same_s:>12,.0f} rows/s")
+            outcome.say(f"extension, bare tables   {ext_bare_s:7.2f}s  {total_rows / ext_bare_s:>12,.0f} rows/s")
+            outcome.say(
+                f"ratio load vs extension: {figures['ratio_vs_extension_same_schema']:.2f}x (same schema), "
+                f"{figures['ratio_vs_extension_bare_tables']:.2f}x (bare tables)"
+            )
     finally:
         if not keep:
-            snapshot.unlink(missing_ok=True)
+            for made in (snapshot, second):
+                made.unlink(missing_ok=True)
+                Path(f"{made}.meta.json").unlink(missing_ok=True)
             if own_dir:
                 for p in work.iterdir():
                     p.unlink()

@@ -12,7 +12,7 @@ import duckdb
 import psycopg
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 
-from . import apidiff, bench, carryback, http, load, snapshot, verify
+from . import apidiff, bench, carryback, delta, http, load, snapshot, verify
 from .outcome import MigrationError, Outcome
 from .progress import DEFAULT_INTERVAL_S, Progress
 from .secret_files import read_secret, warn_password_on_command_line
@@ -135,6 +135,8 @@ def _front_door(args: argparse.Namespace) -> FrontDoor:
 
 def cmd_snapshot(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     out = Path(args.out)
+    if args.live and args.from_file:
+        raise MigrationError("--live asks the running service for a copy while it takes writes: not with --from-file")
     if args.from_file:
         snapshot.from_file(outcome, Path(args.from_file), out, overwrite=args.overwrite, progress=progress)
         return
@@ -151,11 +153,23 @@ def cmd_snapshot(args: argparse.Namespace, outcome: Outcome, progress: Progress)
         freeze_db=Path(args.legacy_db) if args.freeze else None,
         overwrite=args.overwrite,
         progress=progress,
+        live=args.live,
     )
 
 
 def cmd_load(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     outcome.check_mode = args.check
+    if args.since:
+        if args.force_overwrite:
+            raise MigrationError(
+                "--force-overwrite does not apply to a delta load (--since): it refuses a target that does not hold "
+                "the --since snapshot; run a full load (without --since) to replace the target"
+            )
+        delta_options = delta.DeltaOptions(
+            check=args.check, lock_timeout_s=args.lock_timeout, analyze=not args.no_analyze
+        )
+        delta.run(outcome, Path(args.snapshot), Path(args.since), _dsn(args), delta_options, progress=progress)
+        return
     options = load.LoadOptions(
         check=args.check,
         force_overwrite=args.force_overwrite,
@@ -202,7 +216,13 @@ def cmd_bench(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -
     if args.dsn:
         warn_password_on_command_line(args.dsn)
     bench.run(
-        outcome, rows=args.rows, workdir=Path(args.workdir) if args.workdir else None, dsn=args.dsn, keep=args.keep
+        outcome,
+        rows=args.rows,
+        workdir=Path(args.workdir) if args.workdir else None,
+        dsn=args.dsn,
+        keep=args.keep,
+        delta_rows=args.delta_rows,
+        extension=not args.no_extension,
     )
 
 
@@ -218,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--freeze", action="store_true", help="freeze legacy writes first (needs --legacy-db)")
     p.add_argument("--legacy-db", help="the legacy database file (for --freeze)")
     p.add_argument("--from-file", metavar="DB", help="snapshot the file of a STOPPED legacy service instead")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="stage 1 of a two-stage cutover: a copy consistent at one instant while the service keeps taking "
+        "writes (no freeze; the metadata records live: true); the final snapshot is taken frozen",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing snapshot file")
     _add_progress(p)
     p.set_defaults(func=cmd_snapshot)
@@ -225,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load a snapshot into PostgreSQL in one transaction")
     _common(p)
     p.add_argument("--snapshot", required=True)
+    p.add_argument(
+        "--since",
+        metavar="S1",
+        help="delta load: PostgreSQL holds snapshot S1 (loaded from it); apply only the rows added, changed or "
+        "deleted from S1 to --snapshot, in one transaction",
+    )
     _add_dsn(p)
     p.add_argument("--check", action="store_true", help="report what the load would do; change nothing")
     p.add_argument("--force-overwrite", action="store_true", help="overwrite target rows newer than the snapshot")
@@ -280,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workdir", help="where to write the DuckDB file (default: a temporary directory)")
     p.add_argument("--keep", action="store_true", help="keep the generated DuckDB file")
+    p.add_argument(
+        "--delta-rows",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="also time `load --since` after the full load: a second snapshot with N rows changed, added or "
+        "deleted (default 1000; 0 skips it)",
+    )
+    p.add_argument(
+        "--no-extension", action="store_true", help="skip the DuckDB postgres extension's loads (the slowest part)"
+    )
     p.set_defaults(func=cmd_bench)
     return parser
 

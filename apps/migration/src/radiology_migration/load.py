@@ -118,17 +118,29 @@ def find_conflicts(
     return conflicts
 
 
-def _copy_table(
-    conn: psycopg.Connection, con: duckdb.DuckDBPyConnection, table: Table, workdir: Path, progress: Progress
+def copy_table(
+    conn: psycopg.Connection,
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    workdir: Path,
+    progress: Progress,
+    *,
+    select: str | None = None,
+    freeze: bool = True,
 ) -> int:
     """COPY one table: DuckDB streams CSV through a FIFO straight into PostgreSQL's COPY FROM STDIN.
+
+    `select` (default: every row of the table in the snapshot) must yield the table's columns in contract order.
+    `freeze` writes the rows frozen (COPY FREEZE), which PostgreSQL allows only into a table truncated in the
+    same transaction: the full load's case, not the delta load's.
 
     The rows sent so far are estimated for the progress lines only when one is due: bytes sent times the newlines
     per byte of the chunks looked at then (a quoted newline inside a field makes it an estimate; the table's last
     line has PostgreSQL's exact count). Counting newlines in every chunk would cost more than the progress is worth.
     """
-    select = f"SELECT {duck.column_list(table)} FROM {quote_ident(table.duckdb)}"
-    copy_sql = f"COPY {quote_ident(table.postgres)} ({pg.column_list(table)}) FROM STDIN (FORMAT csv, FREEZE true)"
+    select = select or f"SELECT {duck.column_list(table)} FROM {quote_ident(table.duckdb)}"
+    options = "FORMAT csv, FREEZE true" if freeze else "FORMAT csv"
+    copy_sql = f"COPY {quote_ident(table.postgres)} ({pg.column_list(table)}) FROM STDIN ({options})"
     sent = sampled_bytes = sampled_rows = 0
     with conn.cursor() as cur:
         with csv_stream(con, select, workdir / f"{table.kind}.fifo") as chunks, cur.copy(copy_sql) as cp:
@@ -142,7 +154,7 @@ def _copy_table(
         return cur.rowcount
 
 
-def _lock(conn: psycopg.Connection, lock_timeout_s: float, wait: bool) -> None:
+def take_migration_lock(conn: psycopg.Connection, lock_timeout_s: float, wait: bool) -> None:
     if not wait:
         row = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY]).fetchone()
         if not (row and row[0]):
@@ -155,6 +167,19 @@ def _lock(conn: psycopg.Connection, lock_timeout_s: float, wait: bool) -> None:
         raise MigrationError(
             f"another `radiology-migrate load` held the migration lock for more than {lock_timeout_s:g}s"
         ) from e
+
+
+def begin(conn: psycopg.Connection, lock_timeout_s: float, *, check: bool, progress: Progress) -> None:
+    """The start of every load transaction (full or delta): a dead client noticed within a second, the schema
+    checked, the migration advisory lock, and the target tables locked against writes (not in check mode)."""
+    conn.execute("SET LOCAL client_connection_check_interval = '1s'")  # a killed client aborts the load fast
+    pg.check_tables(conn)
+    with progress.waiting("waiting for the migration lock and the table locks"):
+        take_migration_lock(conn, lock_timeout_s, wait=not check)
+        if not check:
+            conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+            names = ", ".join(quote_ident(t.postgres) for t in TABLES)
+            conn.execute(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
 
 
 def run(
@@ -177,6 +202,7 @@ def run(
         if problems:
             described = "; ".join(p.describe() for p in problems)
             raise MigrationError(f"snapshot {snapshot} has duplicate or null keys: {described}")
+        outcome.data["mode"] = "full"
         outcome.data["snapshot"] = str(snapshot)
         outcome.data["snapshot_at"] = meta.get("snapshot_at") if meta else None
         outcome.data["source_counts"] = counts
@@ -208,15 +234,9 @@ def _transaction(
     progress: Progress,
 ) -> None:
     names = [t.postgres for t in TABLES]
-    check, lock_timeout_s = opts.check, opts.lock_timeout_s
+    check = opts.check
     try:
-        conn.execute("SET LOCAL client_connection_check_interval = '1s'")  # a killed client aborts the load fast
-        pg.check_tables(conn)
-        with progress.waiting("waiting for the migration lock and the table locks"):
-            _lock(conn, lock_timeout_s, wait=not check)
-            if not check:
-                conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
-                conn.execute("LOCK TABLE " + ", ".join(quote_ident(n) for n in names) + " IN SHARE ROW EXCLUSIVE MODE")
+        begin(conn, opts.lock_timeout_s, check=check, progress=progress)
         with progress.waiting("looking for target rows newer than the snapshot"):
             target_before = {t.kind: pg.count(conn, t) for t in TABLES}
             outcome.data["target_counts_before"] = target_before
@@ -276,7 +296,7 @@ def _load(
     for table in TABLES:
         t1 = time.perf_counter()
         progress.start(table.kind, counts[table.kind])
-        copied = _copy_table(conn, con, table, workdir, progress)
+        copied = copy_table(conn, con, table, workdir, progress)
         progress.end(copied)
         t3 = time.perf_counter()
         if copied != counts[table.kind]:

@@ -4,6 +4,11 @@ Two ways: ask the running legacy service (its writes frozen) to checkpoint and c
 the operator-only admin endpoint, or copy the file of a stopped service after a checkpoint. Either way the
 copy is written under a temporary name and renamed into place only once it is complete and its row counts
 are known, so a snapshot file that exists is a whole one.
+
+A live snapshot (`--live`, stage 1 of a two-stage cutover) asks the service for a copy WITHOUT the freeze: the
+service copies inside one DuckDB transaction, so the copy is the database at one instant while writes go on.
+Its metadata says `"live": true`; the final snapshot is still taken under the freeze, and `load --since`
+applies only what changed between the two (delta.py).
 """
 
 from __future__ import annotations
@@ -71,11 +76,14 @@ def read_facts(path: Path) -> SnapshotFacts:
     )
 
 
-def write_meta(path: Path, facts: SnapshotFacts, source: dict[str, Any], snapshot_at: str) -> dict[str, Any]:
+def write_meta(
+    path: Path, facts: SnapshotFacts, source: dict[str, Any], snapshot_at: str, *, live: bool = False
+) -> dict[str, Any]:
     meta = {
         "format": META_FORMAT,
         "snapshot": str(path.resolve()),
         "snapshot_at": snapshot_at,
+        "live": live,
         "source": source,
         "counts": facts.counts,
         "max_task_created_at": facts.max_task_created_at,
@@ -147,7 +155,14 @@ def _written(partial: Path) -> Callable[[], str]:
 
 
 def _finish(
-    outcome: Outcome, partial: Path, out: Path, source: dict[str, Any], snapshot_at: str, *, progress: Progress
+    outcome: Outcome,
+    partial: Path,
+    out: Path,
+    source: dict[str, Any],
+    snapshot_at: str,
+    *,
+    progress: Progress,
+    live: bool = False,
 ) -> None:
     with progress.waiting(f"reading the copy: row counts and sha256 of {partial}"):
         facts = read_facts(partial)
@@ -167,15 +182,16 @@ def _finish(
                 f"snapshot copy {partial} does not hold what the service reported: " + "; ".join(wrong)
             )
     os.replace(partial, out)
-    meta = write_meta(out, facts, source, snapshot_at)
+    meta = write_meta(out, facts, source, snapshot_at, live=live)
     outcome.data.update(
         {
             "snapshot": str(out),
             "meta": str(meta_path(out)),
-            **{k: meta[k] for k in ("snapshot_at", "counts", "max_task_created_at", "sha256")},
+            **{k: meta[k] for k in ("snapshot_at", "live", "counts", "max_task_created_at", "sha256")},
         }
     )
-    outcome.say(f"snapshot {out} ({facts.size_bytes:,} bytes) taken at {snapshot_at}")
+    kind = "live snapshot (writes went on)" if live else "snapshot"
+    outcome.say(f"{kind} {out} ({facts.size_bytes:,} bytes) taken at {snapshot_at}")
     for kind, n in facts.counts.items():
         outcome.say(f"  {kind:<16} {n:>12,} rows")
     outcome.say(f"  latest analysis task created_at: {facts.max_task_created_at}")
@@ -241,12 +257,21 @@ def from_service(
     freeze_db: Path | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
+    live: bool = False,
 ) -> None:
-    """Ask the running legacy service, its writes frozen, for a consistent copy of its database."""
+    """Ask the running legacy service, its writes frozen, for a consistent copy of its database; with `live`,
+    a copy consistent at one instant while its writes go on (no freeze)."""
     tell = progress or disabled("snapshot")
     base = api_base(legacy_url)
     health = legacy_health(base)
-    if not health["writes_frozen"]:
+    if live:
+        if freeze_db is not None:
+            raise MigrationError("--live takes the snapshot without freezing writes: do not combine it with --freeze")
+        outcome.say(
+            f"live snapshot of {base}: writes are {'frozen' if health['writes_frozen'] else 'NOT frozen'}; "
+            "the copy is the database at one instant (take the final snapshot under the freeze)"
+        )
+    elif not health["writes_frozen"]:
         if freeze_db is None:
             raise MigrationError(
                 f"writes of the legacy service {base} are not frozen: run `legacy-api freeze --db ...` first "
@@ -257,13 +282,14 @@ def from_service(
         if not health["writes_frozen"]:
             raise MigrationError(f"froze {freeze_db} but {base}/health still reports writes_frozen=false")
         outcome.say(f"froze writes of {base} (marker next to {freeze_db})")
-    outcome.say(f"legacy writes frozen at {base}")
+    if not live:
+        outcome.say(f"legacy writes frozen at {base}")
     partial = _prepare_out(out, overwrite)
+    request: dict[str, Any] = {"path": str(partial), **({"live": True} if live else {})}
+    copy = "a live (one-transaction) copy" if live else "a consistent copy"
     try:
-        with tell.waiting(f"the service at {base} writes a consistent copy to {partial}", _written(partial)):
-            status, body = post_json(
-                base + "/admin/snapshot", {"path": str(partial)}, {"X-Admin-Token": token}, timeout=600
-            )
+        with tell.waiting(f"the service at {base} writes {copy} to {partial}", _written(partial)):
+            status, body = post_json(base + "/admin/snapshot", request, {"X-Admin-Token": token}, timeout=600)
     except HttpError as e:
         raise MigrationError(f"snapshot request to {base}/admin/snapshot failed: {e}") from e
     if status != 200 or not isinstance(body, dict):
@@ -271,7 +297,10 @@ def from_service(
         raise MigrationError(f"{base}/admin/snapshot answered {status}: {body!r}")
     if not partial.is_file():
         raise MigrationError(f"{base}/admin/snapshot answered 200 but {partial} was not written")
+    if live and body.get("live") is not True:  # a service without live snapshots, asked while frozen
+        outcome.say(f"{base} took a frozen snapshot (its answer does not say live): recorded as not live")
+        live = False
     reported = {t.kind: body[t.kind] for t in TABLES if isinstance(body.get(t.kind), int)}
     snapshot_at = str(body.get("snapshot_at") or _now())
     source = {"kind": "service", "url": base, "reported_counts": reported}
-    _finish(outcome, partial, out.resolve(), source, snapshot_at, progress=tell)
+    _finish(outcome, partial, out.resolve(), source, snapshot_at, progress=tell, live=live)
