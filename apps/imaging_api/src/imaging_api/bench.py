@@ -9,6 +9,14 @@ alike). Requests in flight when a slice ends are waited for and counted. It prin
 p99 and the new/legacy ratio.
 
     imaging-api bench --rows 1250 1000000 --duration 20 --clients 100
+
+`--search` measures the free-text `q` search of the new service alone, at the SQL level and without HTTP:
+after the load it rebuilds each trigram GIN index of examinations and exam_reports one at a time (timed, with
+the loader's maintenance_work_mem), ANALYZEs, then runs every `q` query of the two mixes through the SQL
+the service sends (studies/sql.py: the page and its COUNT, client-side bound like Django's cursors)
+`--search-runs` times after one warm-up, and prints the median and p95 in ms.
+
+    imaging-api bench --search --rows 1000000 --search-runs 20
 """
 
 import argparse
@@ -24,9 +32,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from radiology_contract import synthetic
+import psycopg
+from radiology_contract import query, synthetic, tables
 from radiology_migration import load
 from radiology_migration.outcome import Outcome
 from radiology_testkit.postgres import PgServer, running_postgres
@@ -187,34 +196,48 @@ def legacy_service(db: Path) -> Iterator[str]:
 
 
 @contextmanager
+def loaded_database(pg: PgServer, db: Path) -> Iterator[tuple[str, dict]]:
+    """A throwaway database migrated by `imaging-api migrate` and loaded from the DuckDB file `db` by the
+    migration's own loader: (its DSN, the loader's outcome data). Dropped on exit."""
+    name = f"bench_{secrets.token_hex(4)}"
+    dsn = pg.create_database(name)
+    env = {"IMAGING_SECRET_KEY": secrets.token_hex(32), "IMAGING_DATABASE_URL": dsn}
+    try:
+        subprocess.run([str(BIN / "imaging-api"), "migrate", "--verbosity", "0"], env={**os.environ, **env}, check=True)
+        started = time.perf_counter()
+        # The migration's own loader (one transaction, indexes rebuilt after the COPY, counts checked, ANALYZE);
+        # it raises MigrationError, naming the table, when the copy does not arrive complete.
+        outcome = Outcome("load")
+        load.run(outcome, db, dsn)
+        summary = ", ".join(f"{kind} {rows}" for kind, rows in outcome.data["source_counts"].items())
+        rebuild = outcome.data["timings"]["rebuild_indexes_constraints"]
+        print(
+            f"  PostgreSQL loaded in {time.perf_counter() - started:.1f}s ({summary}); "
+            f"{outcome.data['rebuilt_objects']} indexes/constraints rebuilt in {rebuild:.1f}s",
+            flush=True,
+        )
+        yield dsn, outcome.data
+    finally:
+        pg.drop_database(name)
+
+
+@contextmanager
 def imaging_service(
     pg: PgServer, db: Path, workers: int, worker_class: str = "sync", threads: int = 4
 ) -> Iterator[str]:
-    name = f"bench_{secrets.token_hex(4)}"
-    dsn = pg.create_database(name)
-    env = {
-        "IMAGING_SECRET_KEY": secrets.token_hex(32),
-        "IMAGING_DATABASE_URL": dsn,
-        "IMAGING_WORKERS": str(workers),
-        "IMAGING_WORKER_CLASS": worker_class,
-        "IMAGING_THREADS": str(threads),
-        "IMAGING_LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([str(BIN / "imaging-api"), "migrate", "--verbosity", "0"], env={**os.environ, **env}, check=True)
-    started = time.perf_counter()
-    # The migration's own loader (one transaction, indexes rebuilt after the COPY, counts checked, ANALYZE);
-    # it raises MigrationError, naming the table, when the copy does not arrive complete.
-    outcome = Outcome("load")
-    load.run(outcome, db, dsn)
-    summary = ", ".join(f"{kind} {rows}" for kind, rows in outcome.data["source_counts"].items())
-    print(f"  PostgreSQL loaded in {time.perf_counter() - started:.1f}s ({summary})", flush=True)
-    port = free_port()
-    cmd = [str(BIN / "imaging-api"), "serve", "--bind", f"127.0.0.1:{port}"]
-    try:
+    with loaded_database(pg, db) as (dsn, _):
+        env = {
+            "IMAGING_SECRET_KEY": secrets.token_hex(32),
+            "IMAGING_DATABASE_URL": dsn,
+            "IMAGING_WORKERS": str(workers),
+            "IMAGING_WORKER_CLASS": worker_class,
+            "IMAGING_THREADS": str(threads),
+            "IMAGING_LOG_LEVEL": "WARNING",
+        }
+        port = free_port()
+        cmd = [str(BIN / "imaging-api"), "serve", "--bind", f"127.0.0.1:{port}"]
         with serve(cmd, port, HEALTH, env, timeout=120) as url:
             yield url
-    finally:
-        pg.drop_database(name)
 
 
 def _fmt(result: RunResult) -> str:
@@ -230,14 +253,20 @@ def _merge(parts: list[RunResult]) -> RunResult:
     )
 
 
+def _duckdb(rows: int, seed: int, workdir: Path) -> Path:
+    """The synthetic data set of `rows` examinations as a DuckDB file (kept in `workdir` for later runs)."""
+    db = workdir / f"bench_{rows}_{seed}.duckdb"
+    if not db.exists():
+        started = time.perf_counter()
+        counts = synthetic.write_duckdb(db, rows=rows, seed=seed)
+        print(f"  DuckDB written in {time.perf_counter() - started:.1f}s: {counts}", flush=True)
+    return db
+
+
 def bench_size(rows: int, args: argparse.Namespace, pg: PgServer, workdir: Path) -> list[str]:
     """Both services up at once; per endpoint, warm both, then alternate measured slices between them
     (`--rounds`), so background load on the machine falls on both alike."""
-    db = workdir / f"bench_{rows}.duckdb"
-    if not db.exists():
-        started = time.perf_counter()
-        counts = synthetic.write_duckdb(db, rows=rows, seed=args.seed)
-        print(f"  DuckDB written in {time.perf_counter() - started:.1f}s: {counts}", flush=True)
+    db = _duckdb(rows, args.seed, workdir)
     lines = []
     slice_seconds = args.duration / args.rounds
     # PostgreSQL is loaded from the DuckDB file first: the legacy server then holds DuckDB's file lock.
@@ -259,6 +288,120 @@ def bench_size(rows: int, args: argparse.Namespace, pg: PgServer, workdir: Path)
     return lines
 
 
+SEARCH_TABLES = (tables.EXAMINATIONS, tables.REPORTS)
+
+
+def trigram_indexes(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of every trigram index of the searched tables."""
+    rows = conn.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = ANY(%s::text[]::regclass[]) AND pg_get_indexdef(i.indexrelid) LIKE %s ORDER BY 1",
+        [[t.postgres for t in SEARCH_TABLES], "%gin_trgm_ops%"],
+    ).fetchall()
+    return [(str(name), str(definition)) for name, definition in rows]
+
+
+def _backend_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) of a local server process so far; None when /proc does not show it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rebuild_trigram_indexes(conn: psycopg.Connection) -> dict[str, tuple[float, float | None]]:
+    """Drop and re-create each trigram index in turn (as the loader builds them: after the data, with its
+    maintenance_work_mem): (wall seconds, CPU seconds of the server process) per index. The CPU seconds
+    hardly depend on other load on the machine (a GIN build is one process). ANALYZEs afterwards
+    (expression indexes carry statistics)."""
+    conn.execute("SELECT set_config('maintenance_work_mem', %s, false)", [load.LoadOptions().maintenance_work_mem])
+    backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+    seconds: dict[str, tuple[float, float | None]] = {}
+    for name, definition in trigram_indexes(conn):
+        conn.execute(f"DROP INDEX {name}")
+        cpu, started = _backend_cpu_seconds(backend), time.perf_counter()
+        conn.execute(definition)
+        wall, cpu_after = time.perf_counter() - started, _backend_cpu_seconds(backend)
+        seconds[name] = (wall, None if cpu is None or cpu_after is None else cpu_after - cpu)
+    for table in SEARCH_TABLES:
+        conn.execute(f"ANALYZE {table.postgres}")
+    return seconds
+
+
+def q_statements(mix: tuple[str, ...]) -> list[tuple[str, str, str, list]]:
+    """(label, kind, SQL, params) of the page and the COUNT the service sends for each `q` query of `mix`."""
+    from imaging_api.studies import sql  # noqa: PLC0415  (SQL text only: no Django settings needed)
+
+    statements = []
+    for path in mix:
+        parts = urlsplit(path)
+        params = parse_qsl(parts.query)
+        if not any(name == "q" for name, _ in params):
+            continue
+        label = f"{parts.path.rsplit('/', 2)[-2]}?{unquote(parts.query)}"
+        if parts.path.endswith("/studies/search"):
+            studies = query.parse_study_query(params)
+            table, order, page = tables.EXAMINATIONS, query.STUDY_ORDER, studies.page
+            where = sql.study_where(studies.filters)
+        else:
+            reports = query.parse_report_query(params)
+            table, order, page = tables.REPORTS, query.REPORT_ORDER, reports.page
+            where = sql.report_where(reports.filters)
+        statements.append((label, "page", *sql.page(table, where, order, page)))
+        statements.append((label, "count", *sql.count(table, where)))
+    return statements
+
+
+def _s(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds:.1f} s"
+
+
+def _ms(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
+
+
+def time_q_searches(dsn: str, runs: int) -> list[str]:
+    """Every `q` statement `runs` times (after one warm-up) on one connection: a line per statement, then
+    over all statements of a kind, and per request that has to count (its page + its COUNT)."""
+    lines: list[str] = []
+    times: dict[tuple[str, str], list[float]] = {}
+    with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        for label, kind, statement, params in q_statements(STUDY_MIX) + q_statements(REPORT_MIX):
+            conn.execute(statement, params).fetchall()
+            timed = times.setdefault((label, kind), [])
+            for _ in range(runs):
+                started = time.perf_counter()
+                conn.execute(statement, params).fetchall()
+                timed.append((time.perf_counter() - started) * 1000)
+            lines.append(f"    {kind:<5} {label:<45} median {_ms(timed, 50):9.1f}  p95 {_ms(timed, 95):9.1f}")
+    for kind in ("page", "count"):
+        every = [ms for (_, k), timed in times.items() if k == kind for ms in timed]
+        lines.append(f"  q {kind:<5} (all statements): median {_ms(every, 50):9.1f} ms  p95 {_ms(every, 95):9.1f} ms")
+    labels = dict.fromkeys(label for label, _ in times)
+    both = [p + c for label in labels for p, c in zip(times[label, "page"], times[label, "count"], strict=True)]
+    lines.append(f"  q page + COUNT (uncached total): median {_ms(both, 50):9.1f} ms  p95 {_ms(both, 95):9.1f} ms")
+    return lines
+
+
+def search_size(rows: int, args: argparse.Namespace, pg: PgServer, workdir: Path) -> list[str]:
+    """`--search`: trigram index build seconds and q-search latency at the SQL level, for one data size."""
+    db = _duckdb(rows, args.seed, workdir)
+    with loaded_database(pg, db) as (dsn, _):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            built = rebuild_trigram_indexes(conn)
+        lines = [f"== {rows} examinations"]
+        lines += [f"    build {name:<32} {wall:7.1f} s  (CPU {_s(cpu)})" for name, (wall, cpu) in built.items()]
+        cpus = [cpu for _, cpu in built.values()]
+        total_cpu = None if None in cpus else sum(c for c in cpus if c is not None)
+        wall = sum(w for w, _ in built.values())
+        lines.append(f"  trigram indexes: {len(built)} built in {wall:.1f} s (CPU {_s(total_cpu)})")
+        print("\n".join(lines), flush=True)
+        timed = time_q_searches(dsn, args.search_runs)
+        print("\n".join(timed), flush=True)
+    return lines + timed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="imaging-api bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1250, 1_000_000], help="data sizes (examinations)")
@@ -271,11 +414,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--seed", type=int, default=synthetic.DEFAULT_SEED)
     parser.add_argument("--workdir", type=Path, help="keep generated DuckDB files here (default: a temp dir)")
+    parser.add_argument("--search", action="store_true", help="only q search: index build seconds, SQL latency")
+    parser.add_argument("--search-runs", type=int, default=20, help="timed runs per q statement (1-1000)")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 120 or not 0 < args.clients <= 500 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be in (0, 120], --clients in (0, 500], --warmup in [0, 60]")
     if not 1 <= args.rounds <= 10:
         parser.error("--rounds must be in [1, 10]")
+    if not 1 <= args.search_runs <= 1000:
+        parser.error("--search-runs must be in [1, 1000]")
+    if args.search:
+        return search_main(args)
     header = (
         f"{'rows':>9} {'endpoint':<15} | {'legacy':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} | "
         f"{'imaging':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} | {'ratio':>7}"
@@ -291,5 +440,18 @@ def main(argv: list[str] | None = None) -> int:
         f"\nrequests/s, p50 and p99 latency; {args.clients} clients, {args.duration:.0f}s per service and endpoint "
         f"in {args.rounds} alternating slices\n{header}"
     )
+    print("\n".join(table))
+    return 0
+
+
+def search_main(args: argparse.Namespace) -> int:
+    table: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="imaging-bench-") as tmp, running_postgres(PG_SETTINGS) as pg:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for rows in args.rows:
+            print(f"== {rows} examinations: q search, {args.search_runs} runs per statement", flush=True)
+            table += search_size(rows, args, pg, workdir)
+    print(f"\nq search at the SQL level (ms per statement, one connection, {args.search_runs} runs each)")
     print("\n".join(table))
     return 0
