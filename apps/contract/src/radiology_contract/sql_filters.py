@@ -8,16 +8,6 @@ Identifiers come only from the contract; every value is a bound parameter. A Dia
 (`?` for DuckDB, `%s` for psycopg) and whether its ILIKE needs the backslash named as escape character
 (DuckDB has none by default; PostgreSQL's default is the backslash, and an explicit ESCAPE would turn the
 pattern into an expression the trigram indexes are not planned for).
-
-PostgreSQL has ONE trigram GIN index per searched table, over `search_text(table)` (the searchable columns
-joined); its Django model and migration use this very text. There `q` is
-
-    (<search_text> ILIKE p AND (a ILIKE p OR b ILIKE p ...))
-
-The first conjunct is what the planner matches to that index (it must be the index's expression, hence one
-definition); the second keeps the exact per-field semantics. Every single-field match is a substring of the
-joined text, so the first conjunct only ever adds candidates that the second one removes: same answers.
-DuckDB keeps the plain OR.
 """
 
 from __future__ import annotations
@@ -32,31 +22,10 @@ from .tables import EXAMINATIONS, REPORTS, Table
 LIKE_ESCAPE = "\\"
 
 
-SEARCH_SEPARATOR = " "
-
-
-def search_text(table: Table) -> str:
-    """The searchable columns of `table` joined into one text (PostgreSQL): the expression of the table's
-    trigram index and of the first conjunct of `q`.
-
-    - `coalesce(col, '')`: a NULL field adds nothing instead of making the whole text NULL; `||` on text
-      is IMMUTABLE (concat_ws is not, and an index expression must be);
-    - joined by a space: each field is a contiguous substring of the joined text, so no match is lost; a
-      space also keeps the end of a field the end of a word (pg_trgm takes trigrams per word);
-    - `COLLATE "default"`: the key columns use the "C" collation, which would win over the default when the
-      columns are joined, and ILIKE under "C" folds only ASCII case (`MÜLLER` would no longer find
-      `Müller`): the joined text is matched under the database's collation like the non-key fields.
-      PostgreSQL keeps a top-level COLLATE of an index expression as the index column's collation.
-    """
-    joined = f" || '{SEARCH_SEPARATOR}' || ".join(f"coalesce({name}, '')" for name in searchable(table.fields))
-    return f'(({joined}) COLLATE "default")'
-
-
 @dataclass(frozen=True)
 class Dialect:
     placeholder: str
     explicit_escape: bool
-    joined_search: bool = False  # AND the joined searchable text first (PostgreSQL's one trigram index)
 
     @property
     def ilike(self) -> str:
@@ -65,7 +34,7 @@ class Dialect:
 
 
 DUCKDB = Dialect("?", explicit_escape=True)
-POSTGRES = Dialect("%s", explicit_escape=False, joined_search=True)
+POSTGRES = Dialect("%s", explicit_escape=False)
 
 
 def like_pattern(text: str) -> str:
@@ -104,13 +73,8 @@ class Where:
         if q is None:
             return
         names = searchable(table.fields)
-        fields = "(" + " OR ".join(f"{n} {self.dialect.ilike}" for n in names) + ")"
-        if self.dialect.joined_search:
-            self.clauses.append(f"({search_text(table)} {self.dialect.ilike} AND {fields})")
-            self.params.extend([like_pattern(q)] * (len(names) + 1))
-        else:
-            self.clauses.append(fields)
-            self.params.extend([like_pattern(q)] * len(names))
+        self.clauses.append("(" + " OR ".join(f"{n} {self.dialect.ilike}" for n in names) + ")")
+        self.params.extend([like_pattern(q)] * len(names))
 
 
 def study_where(filters: query.StudyFilters, dialect: Dialect) -> Where:

@@ -36,8 +36,6 @@ COUNT_CACHE_SECONDS = env.integer("IMAGING_COUNT_CACHE_SECONDS", 300)
 
 INSTALLED_APPS = [
     "corsheaders",
-    # OpClass in index expressions (the `q` trigram indexes, studies/models.py) needs it; it has no models
-    "django.contrib.postgres",
     "imaging_api.studies",
 ]
 
