@@ -7,7 +7,7 @@ SHELL := /bin/bash
 VENV      := .venv
 PYTHON    ?= python3
 INVENTORY ?= inventories/lab/hosts.yml
-# ROWS=N: a new lab's legacy holds N generated examinations instead of the 1,250-row workbook (make lab, site,
+# ROWS=N: a new lab's legacy holds N generated examinations instead of the 1,250-row workbook (make site,
 # cutover; an existing lab made for another size is refused: make lab-destroy first).
 ROWS ?=
 ifneq ($(ROWS),)
