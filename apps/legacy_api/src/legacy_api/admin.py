@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,10 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _snapshot_target(target: str) -> tuple[Path, Path]:
-    """The snapshot file asked for and the <target>.partial it is written as (left-overs removed)."""
+@contextlib.contextmanager
+def _snapshot_file(target: str) -> Iterator[tuple[Path, Path]]:
+    """The snapshot file asked for and the <target>.partial it is written as (left-overs removed): the partial is
+    renamed over the target when the body succeeds, and removed (with its write-ahead log) when it fails."""
     path = Path(target)
     if not path.is_absolute():
         raise AdminInvalid([ErrorDetail("path", "must be an absolute path")])
@@ -53,15 +56,19 @@ def _snapshot_target(target: str) -> tuple[Path, Path]:
         raise AdminInvalid([ErrorDetail("path", f"directory {path.parent} does not exist")])
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
-    return path, partial
+    try:
+        yield path, partial
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        Path(f"{partial}.wal").unlink(missing_ok=True)
+        raise
 
 
 def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
     """CHECKPOINT, then copy the whole database into a new DuckDB file at `target` (written as
     <target>.partial and renamed only after its row counts match the source)."""
-    path, partial = _snapshot_target(target)
-    cur = con.cursor()
-    try:
+    with _snapshot_file(target) as (path, partial), contextlib.closing(con.cursor()) as cur:
         cur.execute("CHECKPOINT")
         source = cur.execute("SELECT current_database()").fetchone()
         assert source is not None
@@ -80,13 +87,6 @@ def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
             cur.execute("DETACH legacy_snapshot")
         if copied != source_counts:
             raise RuntimeError(f"snapshot {partial} counts {copied} differ from the source {source_counts}")
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        Path(f"{partial}.wal").unlink(missing_ok=True)
-        raise
-    finally:
-        cur.close()
     return {
         "path": str(path),
         **copied,
@@ -104,10 +104,8 @@ def live_snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]
     them and never conflicts with them, since it writes only to the target). The copy is the database as it
     was at one instant, the start of the transaction; `snapshot_at` is taken just before it.
     """
-    path, partial = _snapshot_target(target)
     alias = f"legacy_live_snapshot_{uuid.uuid4().hex}"  # ATTACH is process-wide: a name of its own
-    cur = con.cursor()
-    try:
+    with _snapshot_file(target) as (path, partial), contextlib.closing(con.cursor()) as cur:
         source = cur.execute("SELECT current_database()").fetchone()
         assert source is not None
         src = f'"{source[0]}".main'
@@ -136,13 +134,6 @@ def live_snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]
         finally:
             cur.execute(f'USE "{source[0]}"')
             cur.execute(f"DETACH {alias}")  # checkpoints the copy: no write-ahead log is left next to it
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        Path(f"{partial}.wal").unlink(missing_ok=True)
-        raise
-    finally:
-        cur.close()
     return {"path": str(path), **copied, "snapshot_at": format_datetime(taken_at), "live": True}
 
 
