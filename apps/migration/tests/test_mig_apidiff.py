@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import random
+import re
 import secrets
 import shutil
 import sys
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 from mig_helpers import migrate
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV
+from radiology_migration import cli
 from radiology_testkit.ports import free_port
 from radiology_testkit.servers import serve
 from radiology_testkit.tls import Pki, make_pki, server_context
@@ -95,6 +98,7 @@ def test_identical_services_have_no_differences(legacy_pair: tuple[str, str], tm
     assert code == 0, doc["differences"][:5]
     assert doc["requests"] > 150 and doc["write_steps"] == 9
     assert doc["noisy"] == [] and doc["difference_count"] == 0
+    assert doc["only"] == [] and doc["skip"] == [] and doc["battery_requests"] == doc["requests"]
     assert set(doc["legacy_status_counts"]) >= {"200", "404", "422"}  # valid, unknown and invalid requests
     # --progress: each run of the battery counted in requests, then the last line (the playbooks' follower waits for it)
     lines = [line.split(" ", 1)[1] for line in progress.read_text().splitlines()]
@@ -174,6 +178,125 @@ def test_the_migrated_new_service_answers_like_the_legacy(
     with serve(cmd, port, HEALTH, env, timeout=60) as new:
         code, doc = api_diff(legacy_pair[0], new, "--with-writes")
     assert code == 0, json.dumps(doc["differences"][:10], indent=1, ensure_ascii=False)
+
+
+# -- --only / --skip: the two stages of the cutover -----------------------------------------------------------
+TOP_LEVEL = "/health, /studies/search, /reports/search, /statistics, /analysis/tasks"
+
+
+class _Recorder(_Proxy):
+    seen: list[tuple[str, str]]  # (method, path and query) of every request forwarded
+
+    def _recorded(self) -> None:
+        self.seen.append((self.command, self.path))
+        self._forward()
+
+    do_GET = do_POST = do_DELETE = do_PUT = _recorded
+
+
+@contextlib.contextmanager
+def recorder(upstream: str, alter: Alter = lambda path, doc: doc) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """A proxy in front of `upstream` (the new service) that records what api-diff sends it."""
+    seen: list[tuple[str, str]] = []
+    handler = type("Recorder", (_Recorder,), {"upstream": upstream, "alter": staticmethod(alter), "seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def api_path(target: str) -> str:
+    return target.split("?")[0].removeprefix("/api/v1")
+
+
+def test_only_runs_the_freeze_stage_paths_with_the_write_steps(legacy_pair: tuple[str, str]) -> None:
+    with recorder(legacy_pair[1]) as (new, seen):
+        code, doc = api_diff(legacy_pair[0], new, "--only", "/analysis/tasks", "--only", "/health", "--with-writes")
+    assert code == 0, doc["error"] or doc["differences"][:5]
+    assert doc["only"] == ["/analysis/tasks", "/health"] and doc["skip"] == []
+    assert doc["write_steps"] == 9 and doc["check_mode"] is False
+    assert 20 < doc["requests"] < doc["battery_requests"] - 100
+    gets = [api_path(t) for m, t in seen if m == "GET"]
+    assert len(gets) == doc["requests"] + 2  # the battery once, plus the write steps' two reads of the new task
+    assert {p.split("/")[1] for p in gets} == {"analysis", "health"}
+    assert "/analysis/tasksx" not in gets and "/analysis/tasks" in gets and "/health" in gets
+    assert any(p.startswith("/analysis/tasks/") for p in gets)
+    assert ("POST", "/api/v1/analysis/tasks") in seen
+
+
+def test_skip_runs_the_live_stage_without_tasks_health_or_writes(legacy_pair: tuple[str, str]) -> None:
+    with recorder(legacy_pair[1]) as (new, seen):
+        code, doc = api_diff(legacy_pair[0], new, "--skip", "/analysis/tasks", "--skip", "/health", "--with-writes")
+    assert code == 0, doc["error"] or doc["differences"][:5]
+    assert doc["only"] == [] and doc["skip"] == ["/analysis/tasks", "/health"]
+    assert doc["write_steps"] == 0 and doc["check_mode"] is True  # nothing was written
+    assert len(seen) == doc["requests"] > 100 and {m for m, _ in seen} == {"GET"}
+    paths = {api_path(t) for _, t in seen}
+    assert not any(p == "/health" or p.startswith("/analysis") for p in paths)
+    assert {"/studies/search", "/reports/search", "/statistics", "/studies"} <= paths
+
+
+def test_a_difference_counts_only_inside_the_selection(legacy_pair: tuple[str, str]) -> None:
+    def alter(path: str, doc: dict[str, Any]) -> dict[str, Any]:
+        if path == "/api/v1/studies/search?page=2":
+            doc["data"][3]["exam_status"] = "cancelled" if doc["data"][3]["exam_status"] != "cancelled" else "reported"
+        return doc
+
+    with recorder(legacy_pair[1], alter) as (new, _seen):
+        code, doc = api_diff(legacy_pair[0], new, "--skip", "/studies/search")
+        assert code == 0 and doc["difference_count"] == 0
+        code, doc = api_diff(legacy_pair[0], new, "--only", "/studies/search", "--max-requests", "5")
+    assert code == 1 and doc["requests"] == 5  # --max-requests cuts the selection, not the battery
+    assert [(d["request"], d["path"]) for d in doc["differences"]] == [
+        ("GET /api/v1/studies/search?page=2", "$.data[3].exam_status")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "only", "skip", "message"),
+    [
+        (["--only", "/analysis/task"], ["/analysis/task"], [], "--only '/analysis/task' matches no request of the"),
+        (["--skip", "health"], [], ["health"], "--skip 'health' does not start with /"),
+        (["--only", "/health", "--skip", "/health"], ["/health"], ["/health"], "leaves no request of the battery"),
+    ],
+)
+def test_a_path_typo_fails_before_anything_is_compared(
+    legacy_pair: tuple[str, str], options: list[str], only: list[str], skip: list[str], message: str
+) -> None:
+    with recorder(legacy_pair[1]) as (new, seen):
+        code, doc = api_diff(legacy_pair[0], new, *options)
+    assert code == 1 and not seen  # the new service was never asked
+    assert message in doc["error"] and doc["error"].endswith(f"the battery's paths: {TOP_LEVEL}")
+    assert doc["only"] == only and doc["skip"] == skip
+
+
+def human(*args: str) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["api-diff", *args])
+    return code, out.getvalue().splitlines()
+
+
+def test_the_summary_line_names_the_selection(legacy_pair: tuple[str, str]) -> None:
+    legacy, new = legacy_pair
+    code, lines = human(
+        "--legacy", legacy, "--new", new, "--only", "/analysis/tasks", "--only", "/health", "--with-writes"
+    )
+    assert code == 0, lines
+    assert re.fullmatch(
+        r"api-diff \S+ \(legacy\) vs \S+ \(new\): \d+ of \d+ requests \(only /analysis/tasks, /health\) "
+        r"\+ 9 write steps",
+        lines[0],
+    ), lines[0]
+    code, lines = human("--legacy", legacy, "--new", new, "--skip", "/analysis", "--only", "/health", "--with-writes")
+    assert code == 0, lines
+    assert re.fullmatch(r"api-diff .*: 1 of \d+ requests \(only /health; skip /analysis\)", lines[0]), lines[0]
+    assert "writes: not run, /analysis/tasks is left out by --only/--skip" in lines
+    code, lines = human("--legacy", legacy, "--new", new, "--max-requests", "3")
+    assert code == 0 and re.fullmatch(r"api-diff .*: 3 requests", lines[0]), lines[0]
 
 
 # -- through the HTTPS front door with a login ---------------------------------------------------------------

@@ -5,11 +5,14 @@ compared on status, Content-Type, Retry-After and body: JSON structurally (value
 keys, key order, list lengths) and, when nothing is ignored for that request, byte for byte. Noise is
 measured first by sending the battery to the legacy service twice: paths that differ between two legacy
 runs are reported as noisy and a difference there does not fail the diff. The ignore list is explicit (IGNORED).
+`only` / `skip` restrict the battery by API path (battery.select); the write steps run only when /analysis/tasks
+is kept.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,7 @@ from .snapshot import api_base
 
 COMPARED_HEADERS = ("content-type", "retry-after")
 SHOWN = 40
+WRITES_PATH = "/analysis/tasks"  # the write steps create, read and delete a task there
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,12 @@ def _writes(legacy: str, new: str, timeout: float) -> list[tuple[str, list[Diffe
     return results
 
 
+def _selection(only: Sequence[str], skip: Sequence[str]) -> str:
+    """' (only /analysis/tasks, /health; skip /analysis/tasks/)' for the summary line; '' for the whole battery."""
+    parts = [f"{name} {', '.join(paths)}" for name, paths in (("only", only), ("skip", skip)) if paths]
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def run(
     outcome: Outcome,
     legacy_url: str,
@@ -147,15 +157,20 @@ def run(
     max_requests: int = 2000,
     timeout: float = 30.0,
     progress: Progress | None = None,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
 ) -> None:
     tell = progress or disabled("api-diff")
+    outcome.data.update({"only": list(only), "skip": list(skip)})
     legacy, new = _origin(legacy_url), _origin(new_url)
     try:
         with tell.waiting(f"reading sample values from the legacy service {legacy}"):
             samples = battery.collect(legacy, timeout)
     except (ValueError, KeyError, HttpError) as e:
         raise MigrationError(f"cannot read sample values from the legacy service {legacy}: {e}") from e
-    requests = battery.build(samples)[:max_requests]
+    full = battery.build(samples)
+    requests = battery.select(full, only, skip)[:max_requests]
+    writes = with_writes and battery.keeps(WRITES_PATH, only, skip)
     count = max(1, noise_runs)
     runs = [_run_battery(legacy, requests, timeout, tell, f"legacy-{i + 1}-of-{count}") for i in range(count)]
     noisy: dict[str, set[str]] = {}
@@ -171,7 +186,9 @@ def run(
             item = {"request": str(req), "status": [a.status, b.status], **d.as_dict()}
             (noisy_differences if d.path in noisy.get(str(req), set()) else differences).append(item)
     write_steps = 0
-    if with_writes:
+    if with_writes and not writes:
+        tell.line(f"writes: not run, {WRITES_PATH} is left out by --only/--skip")
+    if writes:
         tell.line("writes: create, read and delete a task on each service")
         for label, diffs in _writes(legacy, new, timeout):
             write_steps += 1
@@ -183,6 +200,7 @@ def run(
         {
             "legacy": legacy,
             "new": new,
+            "battery_requests": len(full),
             "requests": len(requests),
             "write_steps": write_steps,
             "legacy_status_counts": {str(k): v for k, v in sorted(statuses.items())},
@@ -195,9 +213,14 @@ def run(
         }
     )
     outcome.say(
-        f"api-diff {legacy} (legacy) vs {new} (new): {len(requests)} requests"
-        + (f" + {write_steps} write steps" if with_writes else "")
+        f"api-diff {legacy} (legacy) vs {new} (new): "
+        + (f"{len(requests)} of {len(full)}" if only or skip else str(len(requests)))
+        + " requests"
+        + _selection(only, skip)
+        + (f" + {write_steps} write steps" if writes else "")
     )
+    if with_writes and not writes:
+        outcome.say(f"writes: not run, {WRITES_PATH} is left out by --only/--skip")
     outcome.say(f"legacy status codes: {outcome.data['legacy_status_counts']}")
     outcome.say(
         f"noise: {len(noisy)} request(s) differ between {len(runs)} legacy runs"

@@ -4,12 +4,16 @@ Every endpoint; every filter alone (each allowed choice, real exam items, exam i
 read from the legacy service) and in combinations; pagination edges (first, second, last page, past the
 end, invalid values); awkward `q` text (unicode, quotes, % _ \\ and SQL-like text); unknown and repeated
 parameters; invalid values that must give the same 422 bytes; unknown paths. GET only.
+
+`select` narrows the battery to the requests under some API paths (`--only`) or drops those under others
+(`--skip`), e.g. for a short diff of /analysis/tasks and /health under the write freeze.
 """
 
 from __future__ import annotations
 
 import math
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +21,7 @@ from radiology_contract.fields import EXAM_SOURCES, EXAM_STATUSES, MODALITIES, T
 from radiology_contract.query import MAX_PAGE_SIZE, MAX_Q_LENGTH
 
 from .http import get_json
+from .outcome import MigrationError
 
 API = "/api/v1"
 AWKWARD_Q = (
@@ -46,6 +51,12 @@ class Request:
 
     def __str__(self) -> str:
         return f"{self.method} {self.target}"
+
+    @property
+    def path(self) -> str:
+        """The API path: the part of the target after /api/v1, without the query string."""
+        target = self.target.split("?", 1)[0]
+        return target[len(API) :] if target.startswith(API + "/") else target
 
 
 def _get(path: str, params: list[tuple[str, str]] | None = None, label: str = "") -> Request:
@@ -223,3 +234,47 @@ def build(samples: Samples) -> list[Request]:
         _get("/studies", label="404"),
     ]
     return out
+
+
+def under(path: str, prefix: str) -> bool:
+    """Whether the API `path` is `prefix` or lies under it: /analysis/tasks is under itself and holds
+    /analysis/tasks/<id>, but not /analysis/tasksx; a prefix ending in / holds only what lies below it."""
+    return path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/")
+
+
+def keeps(path: str, only: Sequence[str] = (), skip: Sequence[str] = ()) -> bool:
+    """Whether `path` survives --only (when given, it must lie under one of them) and then --skip."""
+    if only and not any(under(path, p) for p in only):
+        return False
+    return not any(under(path, p) for p in skip)
+
+
+def top_level_paths(requests: Sequence[Request]) -> list[str]:
+    """The battery's endpoints in battery order: each distinct path not under another (unknown-path probes left out)."""
+    paths = list(dict.fromkeys(r.path for r in requests if r.label != "404"))
+    return [p for p in paths if not any(q != p and under(p, q) for q in paths)]
+
+
+def select(requests: Sequence[Request], only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[Request]:
+    """The requests whose API path lies under an --only PATH (all when none is given), less those under a --skip
+    PATH. A PATH without a leading /, or one that matches no request of the battery, is an error, and so is an
+    empty result: a typo must not turn a gate into an empty comparison."""
+    if not only and not skip:
+        return list(requests)
+    known = "the battery's paths: " + ", ".join(top_level_paths(requests))
+    for option, given in (("--only", only), ("--skip", skip)):
+        for p in given:
+            if not p.startswith("/"):
+                raise MigrationError(f"{option} {p!r} does not start with / (give the path after {API}); {known}")
+            if "?" in p:
+                raise MigrationError(f"{option} {p!r} holds a query string (give the path only); {known}")
+            if not any(under(r.path, p) for r in requests):
+                hint = f" (give the part after {API})" if under(p, API) else ""
+                raise MigrationError(f"{option} {p!r} matches no request of the battery{hint}; {known}")
+    kept = [r for r in requests if keeps(r.path, only, skip)]
+    if not kept:
+        raise MigrationError(
+            f"--only {', '.join(only) or '(none)'} with --skip {', '.join(skip) or '(none)'} leaves no request "
+            f"of the battery; {known}"
+        )
+    return kept

@@ -12,7 +12,7 @@ import duckdb
 import psycopg
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 
-from . import apidiff, bench, carryback, delta, http, load, snapshot, verify
+from . import apidiff, battery, bench, carryback, delta, http, load, snapshot, verify
 from .outcome import MigrationError, Outcome
 from .progress import DEFAULT_INTERVAL_S, Progress
 from .secret_files import read_secret, warn_password_on_command_line
@@ -186,7 +186,9 @@ def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -
 
 
 def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
-    outcome.check_mode = not args.with_writes
+    only: list[str] = args.only or []
+    skip: list[str] = args.skip or []
+    outcome.check_mode = not (args.with_writes and battery.keeps(apidiff.WRITES_PATH, only, skip))
     door = _front_door(args)
     outcome.data["front_door"] = door.describe()
     with http.through(door):
@@ -199,6 +201,8 @@ def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress)
             max_requests=args.max_requests,
             timeout=args.timeout,
             progress=progress,
+            only=only,
+            skip=skip,
         )
 
 
@@ -279,8 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--new", required=True, help="base URL of the new service")
     p.add_argument("--with-writes", action="store_true", help="also create, read and delete a task on each side")
     p.add_argument("--noise-runs", type=int, default=2, help="times the battery is sent to the legacy (default 2)")
-    p.add_argument("--max-requests", type=int, default=2000, help="upper bound on the battery size")
+    p.add_argument("--max-requests", type=int, default=2000, metavar="N", help="send at most N (after --only/--skip)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="PATH",
+        help="keep only the requests whose API path (after /api/v1, no query string) is PATH or lies under it, "
+        "e.g. /analysis/tasks; repeatable; a PATH that matches no request is an error",
+    )
+    p.add_argument(
+        "--skip",
+        action="append",
+        metavar="PATH",
+        help="drop the requests under PATH (after --only); repeatable; --with-writes runs its write steps only "
+        "when /analysis/tasks is kept",
+    )
     p.add_argument("--check", action="store_true", help="accepted for symmetry: api-diff is read-only by default")
     _add_front_door(p)
     _add_progress(p)
