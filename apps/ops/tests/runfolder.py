@@ -85,8 +85,17 @@ ROLLBACK_DONE = [
 ]
 
 
-def cutover_steps(*, watch: str = "ok", rollback: list[tuple] | None = None, done: str = "ok") -> list[tuple]:
-    """A whole cutover: freeze 1.0 s, migrate, gates, switch 0.4 s, unfreeze 0.5 s, watch, rollback plays, done."""
+STAGE = [  # stage 1 of a two-stage cutover, before the freeze: the live snapshot, then its load, verify and API diff
+    ("stage", ["legacy1", "app1", "app2"], 2.0),
+    ("stage", ["app1"], 8.0),
+]
+
+
+def cutover_steps(
+    *, watch: str = "ok", rollback: list[tuple] | None = None, done: str = "ok", stage: list[tuple] = ()
+) -> list[tuple]:
+    """A whole cutover: [stage plays,] freeze 1.0 s, migrate, gates, switch 0.4 s, unfreeze 0.5 s, watch, rollback
+    plays, done."""
     watch_step: tuple = ("watch", ["localhost"], 30.0)
     if watch != "ok":
         watch_step = (*watch_step, "failed", [failure("localhost", "Poll the release", "post-switch watch: 5xx")])
@@ -95,6 +104,7 @@ def cutover_steps(*, watch: str = "ok", rollback: list[tuple] | None = None, don
         done_step = (*done_step, done, [failure("localhost", "Fail with the reason", "the run did not end well")])
     return [
         *CUTOVER_START,
+        *stage,
         ("freeze", ["legacy1", "app1", "app2"], 1.0),
         ("migrate", ["legacy1"], 3.0),
         ("migrate", ["app1"], 6.0),

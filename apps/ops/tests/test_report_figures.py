@@ -9,9 +9,12 @@ import pytest
 from radiology_ops.cli import main
 from radiology_ops.report import build_report, collect
 from radiology_ops.report_figures import iso
+from radiology_ops.report_stages import is_stage_one
 from runfolder import (
     ALL,
     ROLLBACK_DONE,
+    RUN_ID,
+    STAGE,
     T0,
     cutover_steps,
     failure,
@@ -218,6 +221,125 @@ def test_rows_per_second_not_recorded_when_the_run_folder_has_no_evidence(tmp_pa
         ("verify", "not recorded"),
     ]
     assert fig["seconds"] is None and fig["start"] is None
+
+
+def two_stage_cutover(run_dir):
+    """cutover_steps(stage=STAGE): stage T0+5 (2.0) and T0+7 (8.0), freeze T0+15, migrate T0+16 and T0+19, gates
+    T0+25, with the evidence of both stages: stage 1's full load of 3,000 rows, stage 2's delta of 25."""
+    write_phases(run_dir, "cutover", cutover_steps(stage=STAGE))
+    write_run(run_dir)
+    write_state_end(run_dir, "imaging", legacy_frozen=True)
+    progress(
+        run_dir,
+        [
+            f"legacy1 {stamp(T0 + 5)} stage-snapshot started (pid 1)",
+            f"legacy1 {stamp(T0 + 7)} stage-snapshot done 3000 rows in 1.5s",
+            f"app1 {stamp(T0 + 8)} stage-load started (pid 2)",
+            f"app1 {stamp(T0 + 12)} stage-load done 3000 rows in 4.0s",
+            f"app1 {stamp(T0 + 12)} stage-verify started (pid 3)",
+            f"app1 {stamp(T0 + 14)} stage-verify done 3000 rows in 2.0s",
+            f"legacy1 {stamp(T0 + 16)} snapshot started (pid 4)",
+            f"legacy1 {stamp(T0 + 17)} snapshot done 3010 rows in 0.8s",
+            f"app1 {stamp(T0 + 20)} load started (pid 5)",
+            f"app1 {stamp(T0 + 21)} load done 25 rows in 0.3s",
+            f"app1 {stamp(T0 + 25)} verify started (pid 6)",
+            f"app1 {stamp(T0 + 28)} verify done 3010 rows in 2.6s",
+        ],
+    )
+    write_json(run_dir / "load-stage.json", {"command": "load", "ok": True, "rows": 3000, "seconds": 4.0})
+    delta = {"examinations": {"added": 10, "changed": 5, "deleted": 0}, "analysis_tasks": {"added": 10}}
+    write_json(
+        run_dir / "load.json",
+        {"command": "load", "ok": True, "mode": "delta", "delta": delta, "rows": 25, "seconds": 0.25},
+    )
+    write_json(run_dir / "verify-stage.json", {"command": "verify", "ok": True, "rows_verified": 3000, "seconds": 2.0})
+    write_json(run_dir / "verify.json", {"command": "verify", "ok": True, "rows_verified": 3010, "seconds": 2.5})
+    snapshots = run_dir / "snapshot"
+    write_json(snapshots / f"{RUN_ID}-stage.duckdb.meta.json", {"counts": {"examinations": 2000, "reports": 1000}})
+    write_json(snapshots / f"{RUN_ID}.duckdb.meta.json", {"counts": {"examinations": 2010, "reports": 1000}})
+
+
+def test_rows_per_second_of_a_two_stage_cutover_shows_stage_1_before_the_frozen_stage_2(tmp_path):
+    two_stage_cutover(tmp_path)
+    fig = figures_of(tmp_path)["rows_per_second"]
+    stages = {s["label"]: s for s in fig["stages"]}
+    assert list(stages) == [
+        "stage 1 snapshot (live)",
+        "stage 1 load (live)",
+        "stage 1 verify (live)",
+        "stage 2 snapshot (frozen)",
+        "stage 2 load (frozen)",
+        "stage 2 verify (frozen)",
+    ]
+    assert [s["stage"] for s in fig["stages"]] == [
+        "stage-snapshot",
+        "stage-load",
+        "stage-verify",
+        "snapshot",
+        "load",
+        "verify",
+    ]
+    # each stage's own evidence: stage 1's files no longer stand in for stage 2's (or the other way round)
+    live, frozen = stages["stage 1 snapshot (live)"], stages["stage 2 snapshot (frozen)"]
+    assert live["rows"] == 3000 and live["sources"] == [f"snapshot/{RUN_ID}-stage.duckdb.meta.json", "progress.log"]
+    assert live["rows_per_second"] == 2000 and live["start"] == stamp(T0 + 5)
+    assert frozen["rows"] == 3010 and frozen["sources"] == [f"snapshot/{RUN_ID}.duckdb.meta.json", "progress.log"]
+    assert frozen["seconds"] == 0.8 and frozen["start"] == stamp(T0 + 16)
+    live, frozen = stages["stage 1 load (live)"], stages["stage 2 load (frozen)"]
+    assert live["rows"] == 3000 and live["seconds"] == 4.0 and live["rows_per_second"] == 750
+    assert live["sources"] == ["load-stage.json", "progress.log"] and "mode" not in live
+    assert frozen["rows"] == 25 and frozen["seconds"] == 0.25 and frozen["rows_per_second"] == 100
+    assert frozen["sources"] == ["load.json", "progress.log"] and frozen["mode"] == "delta"
+    live, frozen = stages["stage 1 verify (live)"], stages["stage 2 verify (frozen)"]
+    assert live["rows_per_second"] == 1500 and live["sources"] == ["verify-stage.json", "progress.log"]
+    assert frozen["rows_per_second"] == 1204 and frozen["sources"] == ["verify.json", "progress.log"]
+    assert fig["start"] == stamp(T0 + 5) and fig["end"] == stamp(T0 + 28)
+    assert fig["text"].startswith("stage 1 snapshot (live) 2,000 rows/s (3,000 rows in 1.5 s")
+
+
+def test_a_two_stage_cutover_without_evidence_expects_both_stages(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps(stage=STAGE))
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    fig = figures_of(tmp_path)["rows_per_second"]
+    assert [(s["label"], s["text"]) for s in fig["stages"]] == [
+        ("stage 1 snapshot (live)", "not recorded"),
+        ("stage 1 load (live)", "not recorded"),
+        ("stage 1 verify (live)", "not recorded"),
+        ("stage 2 snapshot (frozen)", "not recorded"),
+        ("stage 2 load (frozen)", "not recorded"),
+        ("stage 2 verify (frozen)", "not recorded"),
+    ]
+
+
+def test_a_stage_phase_skipped_on_every_host_keeps_the_one_stage_labels(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps(stage=[("stage", [], 0.1), ("stage", [], 0.1)]))
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    fig = figures_of(tmp_path)["rows_per_second"]
+    assert [s["label"] for s in fig["stages"]] == ["snapshot", "load", "verify"]
+
+
+def test_stage_1_evidence_is_told_by_its_file_name():
+    for name in ("load-stage.json", "verify-stage.json", "api-diff-stage.json", f"{RUN_ID}-stage.duckdb.meta.json"):
+        assert is_stage_one(name), name
+    assert is_stage_one(f"snapshot/{RUN_ID}-stage.duckdb.meta.json")
+    for name in ("load.json", "verify.json", "verify-rollback.json", f"{RUN_ID}.duckdb.meta.json", "stage.json"):
+        assert not is_stage_one(name), name
+    assert not is_stage_one("rollback-20261129T130000Z.duckdb.meta.json")
+
+
+def test_report_md_html_and_cli_figures_label_both_stages(tmp_path, capsys):
+    two_stage_cutover(tmp_path)
+    paths = build_report(tmp_path)
+    md, html = paths["report.md"].read_text(), paths["report.html"].read_text()
+    assert md.index("| rows/s stage 1 load (live) |") < md.index("| rows/s stage 2 load (frozen) |")
+    assert "<td>rows/s stage 1 verify (live)</td>" in html and "<td>rows/s stage 2 verify (frozen)</td>" in html
+    assert main(["figures", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    live = next(line for line in out.splitlines() if "rows/s stage 1 load (live)" in line)
+    frozen = next(line for line in out.splitlines() if "rows/s stage 2 load (frozen)" in line)
+    assert "750 rows/s" in live and "100 rows/s" in frozen
 
 
 def test_report_json_md_and_html_carry_the_figures(tmp_path):

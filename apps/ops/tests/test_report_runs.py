@@ -13,9 +13,11 @@ from runfolder import (
     ROLLBACK_DONE,
     ROLLBACK_NOOP,
     RUN_ID,
+    STAGE,
     cutover_steps,
     failure,
     this_runs_lock,
+    write_json,
     write_load,
     write_phases,
     write_run,
@@ -244,3 +246,80 @@ def test_a_lost_host_in_the_migration_leaves_the_freeze_end_undetermined(tmp_pat
         "Next: run `make status` (playbooks/status.yml) and follow the runbook's rollback section."
     )
     assert "imaging writes: writable on app1; app2 unreachable" in md
+
+
+def test_a_two_stage_cutover_expects_and_lists_the_gates_of_both_stages(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps(stage=STAGE))
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    report, _, _ = built(tmp_path)
+    stage_gates, gates = ["verify-stage.json", "api-diff-stage.json"], ["verify.json", "api-diff.json"]
+    assert report["missing"] == [*stage_gates, *gates, "watch.json"]
+    (window,) = report["final_state"]["freeze"]["windows"]  # stage 1 ran before the freeze: it froze nothing
+    assert window["opened_by"] == "freeze" and window["seconds"] == pytest.approx(14.9, abs=0.01)
+    for name in ("verify-stage.json", "verify.json"):
+        write_json(tmp_path / name, {"command": "verify", "ok": True, "rows_verified": 3000, "seconds": 2.0})
+    for name in ("api-diff-stage.json", "api-diff.json"):
+        write_json(tmp_path / name, {"command": "api-diff", "ok": True, "requests": 500, "difference_count": 0})
+    report, md, html = built(tmp_path)
+    assert report["missing"] == ["watch.json"] and report["final_state"]["failed_gates"] == []
+    assert [g["file"] for g in report["gates"]] == [
+        "verify-stage.json",
+        "verify.json",
+        "api-diff-stage.json",
+        "api-diff.json",
+    ]
+    assert md.index("### verify-stage.json: PASSED") < md.index("### verify.json: PASSED")
+    assert "### api-diff-stage.json: PASSED" in md and "<h3>verify-stage.json " in html
+
+
+def test_a_cutover_whose_stage_phase_never_ran_does_not_expect_its_gates(tmp_path):
+    # an older run folder (no stage phase), and a run whose stage plays ended on every host before a task
+    write_phases(tmp_path, "cutover", cutover_steps(stage=[("stage", [], 0.1), ("stage", [], 0.1)]))
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    report, _, _ = built(tmp_path)
+    assert report["missing"] == ["verify.json", "api-diff.json", "watch.json"]
+
+
+STAGE_VERIFY_FAILED = {
+    "command": "verify",
+    "ok": False,
+    "check_mode": False,
+    "error": "counts differ: examinations 2000 in the snapshot, 1990 in PostgreSQL",
+    "rows_verified": None,
+    "seconds": 0.4,
+    "snapshot": f"/var/lib/radiology/migration/{RUN_ID}-stage.duckdb",
+    "gates": [{"gate": "counts", "ok": False, "snapshot": {"examinations": 2000}, "postgres": {"examinations": 1990}}],
+}
+
+
+def test_a_failed_stage_stops_the_cutover_before_anything_froze(tmp_path):
+    gate = failure("app1", "Gate: counts, keys and checksums of every table", "gate verify failed on app1: counts")
+    abort = failure("app1", "Stop the cutover", "stage 1 failed on app1: gate verify failed (legacy writable)")
+    steps = [*CUTOVER_START, STAGE[0], (*STAGE[1], "failed", [gate, abort])]
+    steps += [(name, [], 0.1) for name in ("freeze", "migrate", "migrate", "gates", "switch", "unfreeze", "watch")]
+    steps += [*ROLLBACK_NOOP, ("done", ALL, 0.5, "failed", [failure("localhost", "Fail with the reason", "stage 1")])]
+    write_phases(tmp_path, "cutover", steps, failed=True)
+    write_run(tmp_path)
+    write_state_end(tmp_path, "legacy")
+    write_json(tmp_path / "load-stage.json", {"command": "load", "ok": True, "rows": 3000, "seconds": 4.0})
+    write_json(tmp_path / "verify-stage.json", STAGE_VERIFY_FAILED)
+    report, md, html = built(tmp_path)
+    final = report["final_state"]
+    assert final["failed_gates"] == ["verify-stage.json"] and "gate verify-stage.json failed" in final["reasons"]
+    assert final["verdict"] == "failed" and final["stage"] == "before-switch" and final["rolled_back"] is False
+    assert final["failed_phases"] == ["playbook cutover", "stage", "done"] and final["state_problems"] == []
+    # the legacy took writes all along: no window opened, none closed by the stage's abort
+    assert final["freeze"]["windows"] == [] and final["freeze"]["seconds"] == 0.0
+    assert "Write freeze for users: none: writes were never frozen (no freeze phase ran in this run)" in md
+    assert final["now_next"].endswith(
+        "Next: fix the cause named in the failed phase stage on app1: stage 1 failed on app1: gate verify failed "
+        "(legacy writable) — and run cutover.yml again."
+    )
+    assert report["missing"] == ["api-diff-stage.json", "verify.json", "api-diff.json", "watch.json"]
+    assert "### verify-stage.json: FAILED" in md and "Error: counts differ" in md
+    assert "<h3>verify-stage.json " in html
+    stages = {s["stage"]: s for s in report["figures"]["rows_per_second"]["stages"]}
+    assert stages["stage-load"]["label"] == "stage 1 load (live)" and stages["stage-load"]["rows"] == 3000
+    assert stages["stage-verify"]["text"] == "not recorded" and stages["load"]["label"] == "stage 2 load (frozen)"

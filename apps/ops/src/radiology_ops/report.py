@@ -17,15 +17,18 @@ from .report_headline import headline
 from .report_html import render_html
 from .report_md import render_markdown
 from .report_run import RUN_JSON, STATE_END_JSON, read_run, read_state_end
+from .report_stages import stage_ran
 from .rundir import SWITCH_WORDS, phase_rows, read_gates, read_loads, read_task_checks, read_watches
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
 
 
-def expected_files(final: dict[str, Any], run: dict[str, Any] | None) -> list[str]:
+def expected_files(final: dict[str, Any], run: dict[str, Any] | None, phases: list[dict[str, Any]]) -> list[str]:
     """The files this kind of run leaves in its folder when it runs to its end."""
     names = ["phases.json", RUN_JSON, STATE_END_JSON]
     if final["playbook"] != "rollback":
+        if not final["dry_run"] and stage_ran(phases):  # a two-stage cutover's gates of stage 1 (live)
+            names += ["verify-stage.json", "api-diff-stage.json"]
         names += ["verify.json", "api-diff.json"]
     if final["playbook"] == "rollback" or final["rolled_back"]:
         names.append("verify-rollback.json")
@@ -87,7 +90,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "origin_epoch": origin,
         "total_seconds": total_seconds,
-        "missing": [name for name in expected_files(final, run) if not (run_dir / name).exists()],
+        "missing": [name for name in expected_files(final, run, phases) if not (run_dir / name).exists()],
         "problems": problems,
         "headline": headline(final, run, total_seconds),
         "figures": figs,

@@ -13,7 +13,8 @@ applicable, and "reason" says why (no load ran, no rollback in this run, an end 
     tasks_missing_for_readers  start of rollback-switch to end of carry-back: readers already on the legacy before the
                                tasks written on the new service were carried there (0 when carry-back ended first)
     switch, rollback_switch    the switch phases
-    rows_per_second            the migration stages (report_stages.py), each with rows, seconds, rows_per_second
+    rows_per_second            the migration stages (report_stages.py), each with rows, seconds, rows_per_second;
+                               a two-stage cutover's stage 1 (live) before its stage 2 (frozen)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from .fmt import seconds
 from .report_final import is_rollback_phase
-from .report_stages import NOT_RECORDED, Key, migration_stages
+from .report_stages import FROZEN_STEPS, NOT_RECORDED, STAGE_ONE, Key, migration_stages, stage_ran
 
 LABELS = {
     "write_freeze": "write freeze",
@@ -200,10 +201,12 @@ def tasks_missing_for_readers(steps: list[dict[str, Any]], final: dict[str, Any]
     return _figure(start, end, _between(start, end, what), order="switch first")
 
 
-def _expected_stages(final: dict[str, Any]) -> list[Key]:
+def _expected_stages(final: dict[str, Any], steps: list[dict[str, Any]]) -> list[Key]:
     expected: list[Key] = []
     if final["playbook"] == "cutover":
-        expected += [("snapshot", False), ("load", False), ("verify", False)]
+        if stage_ran(steps):  # a two-stage cutover: stage 1 (live) before the frozen stage 2
+            expected += [(STAGE_ONE + step, False) for step in FROZEN_STEPS]
+        expected += [(step, False) for step in FROZEN_STEPS]
     if final["rolled_back"]:
         expected += [("snapshot", True), ("verify", True)]
     return expected
@@ -249,7 +252,7 @@ def figures(
         run_dir,
         gates,
         rollback_from=min(rollback_starts) if rollback_starts else None,
-        expected=_expected_stages(final),
+        expected=_expected_stages(final, steps),
         problems=problems,
     )
     return {

@@ -8,6 +8,10 @@ play, playbooks/tasks/abort_unfrozen.yml): that window closed, at the latest, wh
 phase says the rescue cannot have run or failed (an unreachable host, a failed unfreeze task) or the end state
 shows the legacy still frozen. Any other window stays open here, and the end state (state-end.json) says whether
 the users could write again when the run ended.
+
+The "stage" phase of a two-stage cutover (stage 1: a live snapshot, load and gates while the legacy takes writes)
+runs before the freeze: it neither opens nor closes a window. When it fails, its rescue stops the cutover before
+anything froze the legacy, so the run has no window at all (and it is no abort phase: it cannot close one).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from .fmt import seconds
 FREEZE_PHASES = ("freeze", "rollback-freeze")
 UNFREEZE_PHASES = ("unfreeze", "rollback-unfreeze")
 ABORT_PHASES = ("migrate", "gates")  # their plays give the legacy its writes back when they fail (a rescue)
+# ("stage" is not one: it runs before the freeze, so no window is open when it fails)
 UNREACHABLE = "host unreachable"  # the callback's message: a rescue does not run for an unreachable host
 DONE = ("ok", "changed")
 

@@ -12,6 +12,12 @@ rows_per_second is kept beside it as evidence_rows_per_second (load.json's count
 verify.json's divides by the unrounded seconds). A stage belongs to
 the rollback when it started during the rollback's phases (progress.log), or its file or snapshot is named
 `…rollback…`. A stage the run should have and no evidence shows is "not recorded".
+
+A two-stage cutover first loads a live snapshot in its "stage" phase, before the freeze (stage 1: progress steps
+stage-snapshot, stage-load, stage-verify; evidence load-stage.json, verify-stage.json and
+snapshot/cutover-<run>-stage.duckdb.meta.json, see is_stage_one), then the delta under the freeze (stage 2: the
+steps snapshot, load, verify as before). In such a run the labels say which is which ("stage 1 load (live)",
+"stage 2 load (frozen)"); a run without stage 1 keeps the plain labels ("load").
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ from .phases import parse_time
 
 PROGRESS_LOG = "progress.log"
 EVIDENCE_PATTERNS = ("load*.json",)  # verify*.json come from the gates
-STEP_ORDER = ("snapshot", "load", "verify")
+STAGE_PHASE = "stage"  # the phase of stage 1 (phases.json), before the freeze
+STAGE_ONE = "stage-"  # the prefix of stage 1's steps: stage-snapshot, stage-load, stage-verify
+FROZEN_STEPS = ("snapshot", "load", "verify")  # stage 2 of a two-stage cutover (the only stage of an older one)
+STEP_ORDER = (*(STAGE_ONE + step for step in FROZEN_STEPS), *FROZEN_STEPS)
 NOT_RECORDED = "not recorded"
 LINE = re.compile(r"^(?:(?P<host>\S+) )?(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<step>\S+) (?P<text>.*)$")
 DONE = re.compile(r"^done (?:(?P<counts>.*) )?in (?P<seconds>\d+(?:\.\d+)?)s$")
@@ -49,6 +58,32 @@ def _rows_of(entry: dict[str, Any] | None) -> bool:
 
 def _named_rollback(*names: Any) -> bool:
     return any("rollback" in Path(str(name)).name for name in names if name)
+
+
+def is_stage_one(name: Any) -> bool:
+    """Whether a file of the run folder is stage 1's evidence (the live load before the freeze), by its name:
+    load-stage.json, verify-stage.json, api-diff-stage.json, snapshot/cutover-<run>-stage.duckdb.meta.json."""
+    return Path(str(name)).name.split(".", 1)[0].endswith("-stage")
+
+
+def stage_ran(phases: list[dict[str, Any]]) -> bool:
+    """Whether the run has a stage 1: a "stage" phase in phases.json that was not skipped."""
+    return any(p["phase"] == STAGE_PHASE and p["status"] != "skipped" for p in phases)
+
+
+def _step_of(step: str, file: str) -> str:
+    """The step a piece of evidence belongs to: stage 1's own (stage-load, …) when its file name says stage 1."""
+    return STAGE_ONE + step if is_stage_one(file) else step
+
+
+def _label(step: str, rollback: bool, two_stage: bool) -> str:
+    if rollback:
+        return f"rollback {step}"
+    if step.startswith(STAGE_ONE):
+        return f"stage 1 {step.removeprefix(STAGE_ONE)} (live)"
+    if two_stage and step in FROZEN_STEPS:
+        return f"stage 2 {step} (frozen)"
+    return step
 
 
 def _progress_entry(match: re.Match[str], epoch: float) -> dict[str, Any]:
@@ -97,7 +132,7 @@ def _json_evidence(run_dir: Path, gates: list[dict[str, Any]], problems: list[st
     for gate in gates:
         summary = gate.get("summary") or {}
         if gate["kind"] == "verify" and _count(summary.get("rows_verified")) is not None:
-            key = ("verify", _named_rollback(gate["file"], summary.get("snapshot")))
+            key = (_step_of("verify", gate["file"]), _named_rollback(gate["file"], summary.get("snapshot")))
             found[key] = {"file": gate["file"], "rows": summary["rows_verified"], "seconds": summary.get("seconds")}
             if _number(summary.get("rows_per_second")) is not None:
                 found[key]["evidence_rows_per_second"] = summary["rows_per_second"]
@@ -109,8 +144,10 @@ def _json_evidence(run_dir: Path, gates: list[dict[str, Any]], problems: list[st
             continue
         if not isinstance(doc, dict) or not isinstance(doc.get("command"), str) or _count(doc.get("rows")) is None:
             continue
-        key = (doc["command"], _named_rollback(path.name, doc.get("snapshot")))
+        key = (_step_of(doc["command"], path.name), _named_rollback(path.name, doc.get("snapshot")))
         found[key] = {"file": path.name, "rows": doc["rows"], "seconds": doc.get("seconds")}
+        if isinstance(doc.get("mode"), str):  # "delta": a load of the rows changed since stage 1's snapshot
+            found[key]["mode"] = doc["mode"]
         if _number(doc.get("rows_per_second")) is not None:
             found[key]["evidence_rows_per_second"] = doc["rows_per_second"]
     return found
@@ -126,14 +163,16 @@ def _snapshot_rows(run_dir: Path, problems: list[str]) -> dict[Key, dict[str, An
             continue
         counts = doc.get("counts") if isinstance(doc, dict) else None
         if isinstance(counts, dict) and all(_count(v) is not None for v in counts.values()):
-            found[("snapshot", _named_rollback(path.name))] = {
+            found[(_step_of("snapshot", path.name), _named_rollback(path.name))] = {
                 "file": f"snapshot/{path.name}",
                 "rows": sum(counts.values()),
             }
     return found
 
 
-def _stage(key: Key, progress: dict[str, Any] | None, evidence: dict[str, Any] | None) -> dict[str, Any]:
+def _stage(
+    key: Key, progress: dict[str, Any] | None, evidence: dict[str, Any] | None, *, two_stage: bool
+) -> dict[str, Any]:
     step, rollback = key
     progress, evidence = progress or {}, evidence or {}
     rows = _count(evidence.get("rows")) if evidence.get("rows") is not None else progress.get("rows")
@@ -142,7 +181,7 @@ def _stage(key: Key, progress: dict[str, Any] | None, evidence: dict[str, Any] |
     stage: dict[str, Any] = {
         "stage": step,
         "rollback": rollback,
-        "label": f"rollback {step}" if rollback else step,
+        "label": _label(step, rollback, two_stage),
         "start_epoch": progress.get("start_epoch"),
         "end_epoch": progress.get("end_epoch"),
         "seconds": secs,
@@ -151,8 +190,9 @@ def _stage(key: Key, progress: dict[str, Any] | None, evidence: dict[str, Any] |
         "sources": [s for s in (evidence.get("file"), PROGRESS_LOG if progress else None) if s],
         "seconds_from": evidence.get("file") if timed_by_evidence else PROGRESS_LOG if secs is not None else None,
     }
-    if "evidence_rows_per_second" in evidence:
-        stage["evidence_rows_per_second"] = evidence["evidence_rows_per_second"]
+    for extra in ("evidence_rows_per_second", "mode"):
+        if extra in evidence:
+            stage[extra] = evidence[extra]
     stage["text"] = _stage_text(stage, progress)
     return stage
 
@@ -188,4 +228,5 @@ def migration_stages(
     found = [k for k in {**progress, **evidence} if _rows_of(evidence.get(k)) or _rows_of(progress.get(k))]
     keys = list(dict.fromkeys([*expected, *found]))
     keys.sort(key=lambda k: (k[1], STEP_ORDER.index(k[0]) if k[0] in STEP_ORDER else len(STEP_ORDER), k[0]))
-    return [_stage(k, progress.get(k), evidence.get(k)) for k in keys]
+    two_stage = any(step.startswith(STAGE_ONE) and not rollback for step, rollback in keys)
+    return [_stage(k, progress.get(k), evidence.get(k), two_stage=two_stage) for k in keys]
