@@ -5,6 +5,7 @@
 - radiology_secret_problems: secrets that are placeholders, too short, or the same as another secret;
 - radiology_db_connections: the database connections the new service's gunicorn threads may hold, per app host;
 - radiology_state: where users are (serving backend, write freezes, run lock) from tasks/read_state.yml's reads;
+- radiology_short_diff_scope: which paths the cutover's last API diff must compare after a delta load;
 - radiology_status_services, radiology_status_table: playbooks/status.yml's figures and its printed table.
 """
 
@@ -15,10 +16,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-# The cutover's phases in order. From the freeze on, every phase needs the ones before it in the same run: a
-# switch without this run's gates, an unfreeze without a switch or a freeze left without its switch would leave
-# users on unverified data or with writes frozen for good.
-CUTOVER_CHAIN = ("freeze", "migrate", "gates", "switch", "unfreeze", "watch")
+# The cutover's phases in order. From the stage on, every phase needs the ones before it in the same run: a delta
+# load without this run's stage 1, a switch without this run's gates, an unfreeze without a switch or a freeze left
+# without its switch would leave users on unverified data or with writes frozen for good.
+CUTOVER_CHAIN = ("stage", "freeze", "migrate", "gates", "switch", "unfreeze", "watch")
 # Phases that may run alone: checks, and the provisioning that site.yml also does.
 CUTOVER_OPTIONAL = ("preflight", "provision")
 VALID_SETS = {
@@ -73,10 +74,39 @@ def radiology_tag_problem(run_tags: Iterable[str], skip_tags: Iterable[str], pla
         missing = [p for p in CUTOVER_CHAIN if p not in chain]
         return (
             f"phases {[p for p in CUTOVER_CHAIN if p in chain]} cannot run without {missing} in the same run "
-            "(a switch needs this run's freeze, migration and gates; an unfreeze and the watch need the switch). "
-            + valid
+            "(a switch needs this run's stage 1, freeze, migration and gates; an unfreeze and the watch need the "
+            "switch). " + valid
         )
     return ""
+
+
+# The paths users change while the legacy serves (tasks, and the counts in /health). Stage 1 compares the rest of the
+# battery against its live snapshot; under the freeze only these need comparing again, unless the delta load
+# changed other tables too.
+WRITTEN_PATHS = ("/analysis/tasks", "/health")
+WRITTEN_TABLES = frozenset({"analysis_tasks"})
+
+
+def radiology_short_diff_scope(load_stdout: str) -> list[str]:
+    """`radiology-migrate api-diff` options for the API diff after the load whose --json output is `load_stdout`.
+
+    After a delta load that changed rows of the task table only: `--only` each of WRITTEN_PATHS (what stage 1 could
+    not compare). Anything else (a full load, a delta that touched examinations or reports, no load in a dry run,
+    output that is not a load's JSON): [] for the whole battery, never less than is safe.
+    """
+    try:
+        doc = json.loads(load_stdout) if load_stdout else None
+    except ValueError:
+        return []
+    if not isinstance(doc, dict) or doc.get("mode") != "delta" or not isinstance(doc.get("delta"), dict):
+        return []
+    for table, counts in doc["delta"].items():
+        if not isinstance(counts, dict):
+            return []
+        changed = sum(v for v in counts.values() if isinstance(v, int) and not isinstance(v, bool))
+        if table not in WRITTEN_TABLES and changed != 0:
+            return []
+    return [arg for path in WRITTEN_PATHS for arg in ("--only", path)]
 
 
 def _backend_of(read: Mapping[str, Any] | None) -> str | None:
@@ -292,4 +322,5 @@ class FilterModule:
             "radiology_state": radiology_state,
             "radiology_status_services": radiology_status_services,
             "radiology_status_table": radiology_status_table,
+            "radiology_short_diff_scope": radiology_short_diff_scope,
         }

@@ -15,10 +15,23 @@ GOOD_SECRETS = {
 @pytest.mark.parametrize(
     ("playbook", "args", "refusal"),
     [
-        ("cutover.yml", ["--tags", "switch"], "cannot run without ['freeze', 'migrate', 'gates', 'unfreeze', 'watch']"),
-        ("cutover.yml", ["--tags", "switch,unfreeze,watch"], "cannot run without ['freeze', 'migrate', 'gates']"),
+        (
+            "cutover.yml",
+            ["--tags", "switch"],
+            "cannot run without ['stage', 'freeze', 'migrate', 'gates', 'unfreeze', 'watch']",
+        ),
+        (
+            "cutover.yml",
+            ["--tags", "switch,unfreeze,watch"],
+            "cannot run without ['stage', 'freeze', 'migrate', 'gates']",
+        ),
         ("cutover.yml", ["--tags", "unfreeze"], "cannot run without"),
-        ("cutover.yml", ["--tags", "freeze,migrate,gates"], "cannot run without ['switch', 'unfreeze', 'watch']"),
+        (
+            "cutover.yml",
+            ["--tags", "freeze,migrate,gates"],
+            "cannot run without ['stage', 'switch', 'unfreeze', 'watch']",
+        ),
+        ("cutover.yml", ["--skip-tags", "stage"], "cannot run without ['stage']"),
         ("cutover.yml", ["--skip-tags", "gates"], "cannot run without ['gates']"),
         ("cutover.yml", ["--skip-tags", "watch"], "cannot run without ['watch']"),
         ("cutover.yml", ["--tags", "swtich"], "unknown tags ['swtich']"),

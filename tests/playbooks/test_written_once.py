@@ -10,6 +10,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"
 # Decided once in the preflight plays; a guard that reads these again repeats the decision.
 DECISION_INPUTS = ("radiology_active_backend", "radiology_rollback_auto", "radiology_rollback_accept_loss")
+IMPORTS_KEEPING_EVIDENCE = ("keep_evidence.yml", "gate_verify.yml", "gates.yml", "load_snapshot.yml")
+EVIDENCE_VARS = (
+    "radiology_evidence_file",
+    "radiology_verify_evidence",
+    "radiology_api_diff_evidence",
+    "radiology_load_evidence",
+)
 
 
 def _tasks(items: list[dict] | None) -> Iterator[dict]:
@@ -47,7 +54,7 @@ def test_rescues_before_the_switch_share_the_abort():
         for name, task in _all_tasks()
         if name == "cutover.yml" and "rescue" in task and "abort_unfrozen" in str(task["rescue"])
     ]
-    assert len(rescues) == 3
+    assert len(rescues) == 5  # stage 1: snapshot, load and gates; stage 2: snapshot, load; gates
     assert all(len(rescue) == 1 for rescue in rescues)
 
 
@@ -57,10 +64,11 @@ def test_evidence_is_kept_through_one_task_file():
         copy = task.get("ansible.builtin.copy") or {}
         if "radiology_run_dir" in str(copy.get("dest", "")):
             assert name == "tasks/keep_evidence.yml", (name, task["name"])
-        if str(task.get("ansible.builtin.import_tasks", "")).endswith("keep_evidence.yml"):
-            kept.add(task["vars"]["radiology_evidence_file"])
-        if str(task.get("ansible.builtin.import_tasks", "")).endswith("gate_verify.yml"):
-            kept.add(task["vars"]["radiology_verify_evidence"])
+        # The evidence names: given where keep_evidence.yml is imported, or passed down by the importers of the
+        # task files that import it (load_snapshot.yml, gates.yml, gate_verify.yml).
+        if str(task.get("ansible.builtin.import_tasks", "")).endswith(IMPORTS_KEEPING_EVIDENCE):
+            kept.update(v for k, v in task["vars"].items() if k in EVIDENCE_VARS and "{{" not in str(v))
     # The names the report builder (apps/ops) reads; renaming one loses that evidence from the report.
     assert {"load.json", "verify.json", "api-diff.json", "export-tasks.json", "verify-rollback.json"} <= kept
+    assert {"load-stage.json", "verify-stage.json", "api-diff-stage.json"} <= kept
     assert {"run.json", "state-end.json"} <= kept

@@ -21,7 +21,7 @@ PHASES = run.CUTOVER_OPTIONAL + run.CUTOVER_CHAIN
         (["preflight"], []),
         (["provision"], []),
         (["preflight", "provision"], []),
-        (["freeze", "migrate", "gates", "switch", "unfreeze", "watch"], []),
+        (["stage", "freeze", "migrate", "gates", "switch", "unfreeze", "watch"], []),
     ],
 )
 def test_safe_cutover_selections_pass(tags, skip):
@@ -171,3 +171,35 @@ def test_db_connections_follow_gunicorns_rule_and_the_threads():
     budget = run.radiology_db_connections(hosts)
     assert [b["connections"] for b in budget] == [5 * 4, 3 * 8]
     assert budget[0]["label"] == "app1: 5 workers x 4 threads = 20"
+
+
+def _delta(**tables):
+    counts = {"examinations": 0, "reports": 0, "analysis_tasks": 0}
+    return json.dumps(
+        {
+            "ok": True,
+            "command": "load",
+            "mode": "delta",
+            "delta": {
+                t: {"added": counts[t] if t not in tables else tables[t], "changed": 0, "deleted": 0} for t in counts
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("stdout", "scope"),
+    [
+        (_delta(), ["--only", "/analysis/tasks", "--only", "/health"]),
+        (_delta(analysis_tasks=12), ["--only", "/analysis/tasks", "--only", "/health"]),
+        (_delta(examinations=1), []),  # stage 1 compared examinations the delta then changed: compare all again
+        (_delta(reports=3), []),
+        (json.dumps({"ok": True, "command": "load", "rows": 3019}), []),  # a full load
+        (json.dumps({"ok": True, "mode": "delta", "delta": {"examinations": "x"}}), []),
+        ("", []),  # no load (a dry run)
+        ("not json", []),
+        ("[1, 2]", []),
+    ],
+)
+def test_the_short_diff_only_after_a_delta_of_tasks(stdout, scope):
+    assert run.radiology_short_diff_scope(stdout) == scope

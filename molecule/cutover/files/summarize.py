@@ -46,7 +46,17 @@ def markdown(steps: list[dict[str, Any]]) -> str:
     ]
     for s in steps:
         runs = ", ".join(f"{r['playbook']} rc={r['rc']} {r['seconds']}s" for r in s["runs"])
-        keys = ("freeze", "migrate", "gates", "switch", "watch", "carry-back", "rollback-verify", "rollback-switch")
+        keys = (
+            "stage",
+            "freeze",
+            "migrate",
+            "gates",
+            "switch",
+            "watch",
+            "carry-back",
+            "rollback-verify",
+            "rollback-switch",
+        )
         phases = ", ".join(f"{k} {s['phases_s'][k]}" for k in keys if k in s["phases_s"])
         t = s["tasks"]
         lines.append(
