@@ -1,5 +1,5 @@
 """Fixtures: a throwaway PostgreSQL cluster, target databases made by the real Django migrations, and
-legacy-shaped DuckDB snapshots written by the contract's synthetic generator."""
+legacy-shaped DuckDB snapshots written by the contract's synthetic generator, and a running legacy service."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mig_helpers import new_target
+from mig_helpers import LEGACY_API, LEGACY_TOKEN, new_target
 from radiology_contract import synthetic
 from radiology_migration import bench
+from radiology_testkit.ports import free_port
 from radiology_testkit.postgres import PgServer, running_postgres
+from radiology_testkit.servers import serve
 
 TEMPLATE_DB = "migration_template"
 
@@ -49,3 +51,21 @@ def snapshot(base_snapshot: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "snapshot.duckdb"
     shutil.copyfile(base_snapshot, copy)
     return copy
+
+
+@pytest.fixture
+def legacy_db(base_snapshot: Path, tmp_path: Path) -> Path:
+    """The legacy service's database: a private copy of the 1,250-examination snapshot."""
+    db = tmp_path / "legacy" / "medical_imaging.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(base_snapshot, db)
+    return db
+
+
+@pytest.fixture
+def legacy_url(legacy_db: Path) -> Iterator[str]:
+    """A running `legacy-api serve` on `legacy_db`, its admin token LEGACY_TOKEN."""
+    port = free_port()
+    cmd = [LEGACY_API, "serve", "--db", str(legacy_db), "--port", str(port)]
+    with serve(cmd, port, "/api/v1/health", {"LEGACY_ADMIN_TOKEN": LEGACY_TOKEN}) as url:
+        yield url

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from mig_helpers import migrate
+from mig_helpers import migrate, secret_file
 from radiology_migration import cli
 from radiology_migration.outcome import MigrationError
 from radiology_migration.secret_files import has_password, read_secret
@@ -24,12 +24,6 @@ from radiology_testkit.servers import serve
 TOKEN = "test-admin-token-from-a-file-7"
 LEGACY = str(Path(sys.executable).parent / "legacy-api")
 WARNING = "--dsn puts a database password on the command line"
-
-
-def secret_file(path: Path, text: str, mode: int = 0o600) -> Path:
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
-    return path
 
 
 @pytest.fixture(autouse=True)

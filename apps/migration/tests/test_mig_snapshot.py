@@ -4,38 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
-import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from mig_helpers import migrate
+from mig_helpers import LEGACY_TOKEN as TOKEN
+from mig_helpers import create_task, delete_task, migrate
 from radiology_contract.tables import TABLES
-from radiology_testkit.ports import free_port
-from radiology_testkit.servers import serve
-
-TOKEN = "test-admin-token-0123456789"
-LEGACY = str(Path(sys.executable).parent / "legacy-api")
-
-
-@pytest.fixture
-def legacy_db(base_snapshot: Path, tmp_path: Path) -> Path:
-    db = tmp_path / "legacy" / "medical_imaging.duckdb"
-    db.parent.mkdir()
-    shutil.copyfile(base_snapshot, db)
-    return db
-
-
-@pytest.fixture
-def legacy_url(legacy_db: Path) -> Iterator[str]:
-    port = free_port()
-    cmd = [LEGACY, "serve", "--db", str(legacy_db), "--port", str(port)]
-    with serve(cmd, port, "/api/v1/health", {"LEGACY_ADMIN_TOKEN": TOKEN}) as url:
-        yield url
 
 
 def db_counts(path: Path) -> dict[str, int]:
@@ -112,21 +89,6 @@ def test_snapshot_from_a_stopped_service_file(legacy_db: Path, tmp_path: Path, t
 def test_snapshot_from_file_refuses_a_database_in_use(legacy_url: str, legacy_db: Path, tmp_path: Path) -> None:
     code, doc = migrate("snapshot", "--from-file", str(legacy_db), "--out", str(tmp_path / "x.duckdb"))
     assert code == 1 and str(legacy_db) in doc["error"]
-
-
-def create_task(url: str, name: str) -> str:
-    body = json.dumps({"name": name, "task_type": "status_distribution"}).encode()
-    req = urllib.request.Request(url + "/api/v1/analysis/tasks", data=body, method="POST")
-    req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        assert resp.status == 201
-        return str(json.loads(resp.read())["task_id"])
-
-
-def delete_task(url: str, task_id: str) -> None:
-    req = urllib.request.Request(url + f"/api/v1/analysis/tasks/{task_id}", method="DELETE")
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        assert resp.status == 204
 
 
 def task_states(path: Path) -> dict[str, bool]:

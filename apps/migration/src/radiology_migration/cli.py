@@ -1,4 +1,4 @@
-"""`radiology-migrate`: snapshot, load, verify, api-diff and bench, each with a human summary or --json."""
+"""`radiology-migrate`: snapshot, load, verify, apply, api-diff and bench, each with a human summary or --json."""
 
 from __future__ import annotations
 
@@ -185,6 +185,58 @@ def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -
     verify.run(outcome, Path(args.snapshot), _dsn(args), progress=progress)
 
 
+APPLY_STEPS = ("snapshot", "load", "verify")
+
+
+def _apply_argv(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line of each step of `apply`, as the operator would type it (`--opt=value`: a value that starts
+    with '-' stays a value)."""
+    token = [f"--admin-token-env={args.admin_token_env}"]
+    if args.admin_token_file:
+        token.append(f"--admin-token-file={args.admin_token_file}")
+    dsn = [f"--dsn-env={args.dsn_env}"]
+    if args.dsn:
+        dsn.append(f"--dsn={args.dsn}")
+    if args.dsn_file:
+        dsn.append(f"--dsn-file={args.dsn_file}")
+    progress = [f"--progress-every={args.progress_every!r}"]
+    if args.progress:
+        progress.append(f"--progress={args.progress}")
+    return {
+        "snapshot": [
+            *("snapshot", f"--legacy-url={args.legacy_url}", f"--out={args.snapshot}", *token, *progress),
+            *(["--overwrite"] if args.overwrite else []),
+        ],
+        "load": [
+            *("load", f"--snapshot={args.snapshot}", f"--since={args.since}", *dsn, *progress),
+            f"--lock-timeout={args.lock_timeout!r}",
+            *(["--no-analyze"] if args.no_analyze else []),
+        ],
+        "verify": ["verify", f"--snapshot={args.snapshot}", *dsn, *progress],
+    }
+
+
+def cmd_apply(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    """Stage 2 of a two-stage cutover in one process: `snapshot`, `load --since`, `verify`, each exactly the single
+    command (its own Outcome and Progress), stopping at the first that fails."""
+    argv = _apply_argv(args)
+    steps: dict[str, dict[str, object]] = {}
+    outcome.data["failed_step"] = None
+    outcome.data["steps"] = steps
+    parser = build_parser()
+    for i, name in enumerate(APPLY_STEPS):
+        step = run_command(parser.parse_args(argv[name]))
+        steps[name] = step.document()
+        outcome.lines.extend(step.human())
+        if not step.ok:
+            outcome.data["failed_step"] = name
+            not_run = APPLY_STEPS[i + 1 :]
+            outcome.fail(
+                step.error or "not ok", line=f"FAILED: {name}" + (f"; not run: {', '.join(not_run)}" if not_run else "")
+            )
+            return
+
+
 def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     only: list[str] = args.only or []
     skip: list[str] = args.skip or []
@@ -277,6 +329,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress(p)
     p.set_defaults(func=cmd_verify)
 
+    p = sub.add_parser(
+        "apply",
+        help="stage 2 of a two-stage cutover in one process: snapshot (service already frozen), load --since, verify",
+    )
+    _common(p)
+    p.add_argument("--legacy-url", required=True, help="base URL of the running, write-frozen legacy service")
+    _add_admin_token(p)
+    p.add_argument("--snapshot", required=True, metavar="S2", help="the snapshot to take, load and verify")
+    p.add_argument("--since", required=True, metavar="S1", help="the snapshot PostgreSQL holds (loaded from it)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing S2 file")
+    _add_dsn(p)
+    p.add_argument("--lock-timeout", type=float, default=60.0, help="seconds to wait for locks (default 60)")
+    p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE of the changed tables")
+    _add_progress(p)
+    p.set_defaults(func=cmd_apply)
+
     p = sub.add_parser("api-diff", help="send a contract-generated request battery to both services and compare")
     _common(p)
     p.add_argument("--legacy", required=True, help="base URL of the legacy service")
@@ -345,8 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_command(args: argparse.Namespace) -> Outcome:
+    """Run one parsed command under its own Progress (`<command> started` ... `<command> done|failed: ...`); a
+    MigrationError, a database error or an interrupt becomes the outcome's failure. `main` runs the command it
+    parsed with it, `apply` each of its steps."""
     outcome = Outcome(command=args.command)
     func: Callable[[argparse.Namespace, Outcome, Progress], None] = args.func
     path = getattr(args, "progress", None)
@@ -361,6 +431,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcome.fail(f"{type(e).__name__}: {str(e).strip()}")
         except KeyboardInterrupt:
             outcome.fail("interrupted")
+    return outcome
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    outcome = run_command(args)
     outcome.emit(args.json)
     return EXIT_OK if outcome.ok else EXIT_FAILED
 

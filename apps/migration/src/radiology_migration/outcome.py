@@ -24,10 +24,12 @@ class Outcome:
     def say(self, line: str) -> None:
         self.lines.append(line)
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str, *, line: str | None = None) -> None:
+        """Not ok; the first failure is the error. The summary says `FAILED: <message>`, or `line` when given (the
+        message was printed already, e.g. by the step of `apply` that failed)."""
         self.ok = False
         self.error = message if self.error is None else self.error
-        self.lines.append(f"FAILED: {message}")
+        self.lines.append(f"FAILED: {message}" if line is None else line)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -43,7 +45,10 @@ class Outcome:
         if as_json:
             out.write(json.dumps(self.document(), indent=2, ensure_ascii=False, default=str) + "\n")
         else:
-            for line in self.lines:
+            for line in self.human():
                 out.write(line + "\n")
-            out.write(("OK" if self.ok else "NOT OK") + f": {self.command}\n")
         out.flush()
+
+    def human(self) -> list[str]:
+        """The human summary: the lines said, then the verdict `OK: <command>` or `NOT OK: <command>`."""
+        return [*self.lines, ("OK" if self.ok else "NOT OK") + f": {self.command}"]
