@@ -87,17 +87,20 @@ WRITTEN_PATHS = ("/analysis/tasks", "/health")
 WRITTEN_TABLES = frozenset({"analysis_tasks"})
 
 
-def radiology_short_diff_scope(load_stdout: str) -> list[str]:
-    """`radiology-migrate api-diff` options for the API diff after the load whose --json output is `load_stdout`.
+def radiology_short_diff_scope(load: Mapping[str, Any] | str | None) -> list[str]:
+    """`radiology-migrate api-diff` options for the API diff after the load whose JSON document is `load` (parsed,
+    or as the command printed it).
 
     After a delta load that changed rows of the task table only: `--only` each of WRITTEN_PATHS (what stage 1 could
     not compare). Anything else (a full load, a delta that touched examinations or reports, no load in a dry run,
-    output that is not a load's JSON): [] for the whole battery, never less than is safe.
+    a document that is not a load's): [] for the whole battery, never less than is safe.
     """
-    try:
-        doc = json.loads(load_stdout) if load_stdout else None
-    except ValueError:
-        return []
+    doc: Any = load
+    if isinstance(load, str):
+        try:
+            doc = json.loads(load) if load else None
+        except ValueError:
+            return []
     if not isinstance(doc, dict) or doc.get("mode") != "delta" or not isinstance(doc.get("delta"), dict):
         return []
     for table, counts in doc["delta"].items():

@@ -54,7 +54,7 @@ def test_rescues_before_the_switch_share_the_abort():
         for name, task in _all_tasks()
         if name == "cutover.yml" and "rescue" in task and "abort_unfrozen" in str(task["rescue"])
     ]
-    assert len(rescues) == 5  # stage 1: snapshot, load and gates; stage 2: snapshot, load; gates
+    assert len(rescues) == 4  # stage 1: snapshot, then load and its gates; stage 2: snapshot and load; its gates
     assert all(len(rescue) == 1 for rescue in rescues)
 
 

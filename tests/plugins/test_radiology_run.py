@@ -199,6 +199,9 @@ def _delta(**tables):
         ("", []),  # no load (a dry run)
         ("not json", []),
         ("[1, 2]", []),
+        (json.loads(_delta(analysis_tasks=2)), ["--only", "/analysis/tasks", "--only", "/health"]),  # parsed
+        (json.loads(_delta(reports=2)), []),
+        (None, []),
     ],
 )
 def test_the_short_diff_only_after_a_delta_of_tasks(stdout, scope):
