@@ -186,3 +186,32 @@ def test_a_verify_with_differences_and_an_exception_in_a_step(tmp_path: Path, mo
     code, doc = migrate(*args, "--since", str(tmp_path / "s1.duckdb"))
     assert code == 1 and ran == ["snapshot", "broken load"] and list(doc["steps"]) == ["snapshot", "load"]
     assert doc["failed_step"] == "load" and doc["error"] == "OperationalError: connection refused"
+
+
+def test_snapshot_verify_proves_a_rollback_and_names_what_is_missing(
+    legacy_url: str, legacy_db: Path, stage1: dict[str, Path], target_dsn: str
+) -> None:
+    """The rollback's proof: the frozen legacy's snapshot, then verify PostgreSQL against it. Equal: ok. A task that
+    PostgreSQL holds and the legacy does not (not carried back): the verify step fails, naming the table."""
+    snapshot.freeze_with_cli(legacy_db, "rollback")
+    args = (
+        *("snapshot-verify", "--legacy-url", legacy_url, "--admin-token-file", str(stage1["token"])),
+        *("--snapshot", str(stage1["s2"]), "--dsn-file", str(stage1["dsn"]), "--progress", str(stage1["progress"])),
+    )
+    code, doc = migrate(*args)
+    assert code == 0, doc["error"]
+    assert doc["command"] == "snapshot-verify" and doc["failed_step"] is None
+    assert list(doc["steps"]) == ["snapshot", "verify"] and doc["steps"]["verify"]["ok"] is True
+    assert step_lines(stage1["progress"]) == [
+        *("snapshot-verify started", "snapshot started", "snapshot done", "verify started", "verify done"),
+        "snapshot-verify done",
+    ]
+
+    pg_execute(
+        target_dsn,
+        "UPDATE analysis_tasks SET name = name || ' (only in PostgreSQL)' WHERE task_id = "
+        "(SELECT min(task_id) FROM analysis_tasks)",
+    )
+    code, doc = migrate(*args, "--overwrite")
+    assert code == 1 and doc["failed_step"] == "verify" and list(doc["steps"]) == ["snapshot", "verify"]
+    assert "analysis_tasks" in doc["error"] and doc["steps"]["verify"]["error"] == doc["error"]

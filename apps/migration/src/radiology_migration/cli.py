@@ -1,4 +1,5 @@
-"""`radiology-migrate`: snapshot, load, verify, apply, api-diff and bench, each with a human summary or --json."""
+"""`radiology-migrate`: snapshot, load, verify, apply, snapshot-verify, api-diff and bench, each with a human summary or
+--json."""
 
 from __future__ import annotations
 
@@ -186,11 +187,12 @@ def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -
 
 
 APPLY_STEPS = ("snapshot", "load", "verify")
+SNAPSHOT_VERIFY_STEPS = ("snapshot", "verify")
 
 
-def _apply_argv(args: argparse.Namespace) -> dict[str, list[str]]:
-    """The command line of each step of `apply`, as the operator would type it (`--opt=value`: a value that starts
-    with '-' stays a value)."""
+def _step_argv(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line of each step of `apply` and `snapshot-verify`, as the operator would type it (`--opt=value`:
+    a value that starts with '-' stays a value). The load's only when the command has --since."""
     token = [f"--admin-token-env={args.admin_token_env}"]
     if args.admin_token_file:
         token.append(f"--admin-token-file={args.admin_token_file}")
@@ -202,39 +204,52 @@ def _apply_argv(args: argparse.Namespace) -> dict[str, list[str]]:
     progress = [f"--progress-every={args.progress_every!r}"]
     if args.progress:
         progress.append(f"--progress={args.progress}")
-    return {
+    argv = {
         "snapshot": [
             *("snapshot", f"--legacy-url={args.legacy_url}", f"--out={args.snapshot}", *token, *progress),
             *(["--overwrite"] if args.overwrite else []),
         ],
-        "load": [
+        "verify": ["verify", f"--snapshot={args.snapshot}", *dsn, *progress],
+    }
+    if getattr(args, "since", None):
+        argv["load"] = [
             *("load", f"--snapshot={args.snapshot}", f"--since={args.since}", *dsn, *progress),
             f"--lock-timeout={args.lock_timeout!r}",
             *(["--no-analyze"] if args.no_analyze else []),
-        ],
-        "verify": ["verify", f"--snapshot={args.snapshot}", *dsn, *progress],
-    }
+        ]
+    return argv
 
 
-def cmd_apply(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
-    """Stage 2 of a two-stage cutover in one process: `snapshot`, `load --since`, `verify`, each exactly the single
-    command (its own Outcome and Progress), stopping at the first that fails."""
-    argv = _apply_argv(args)
+def _run_steps(args: argparse.Namespace, outcome: Outcome, names: tuple[str, ...]) -> None:
+    """Run `names` in order, each exactly the single command (its own Outcome and Progress), stopping at the first
+    that fails; the outcome holds each step's document under steps, and failed_step."""
+    argv = _step_argv(args)
     steps: dict[str, dict[str, object]] = {}
     outcome.data["failed_step"] = None
     outcome.data["steps"] = steps
     parser = build_parser()
-    for i, name in enumerate(APPLY_STEPS):
+    for i, name in enumerate(names):
         step = run_command(parser.parse_args(argv[name]))
         steps[name] = step.document()
         outcome.lines.extend(step.human())
         if not step.ok:
             outcome.data["failed_step"] = name
-            not_run = APPLY_STEPS[i + 1 :]
+            not_run = names[i + 1 :]
             outcome.fail(
                 step.error or "not ok", line=f"FAILED: {name}" + (f"; not run: {', '.join(not_run)}" if not_run else "")
             )
             return
+
+
+def cmd_apply(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    """Stage 2 of a two-stage cutover in one process: `snapshot`, `load --since`, `verify`."""
+    _run_steps(args, outcome, APPLY_STEPS)
+
+
+def cmd_snapshot_verify(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    """A rollback's proof in one process: `snapshot` of the frozen legacy service, then `verify` of PostgreSQL
+    against it (every task carried back, nothing else changed)."""
+    _run_steps(args, outcome, SNAPSHOT_VERIFY_STEPS)
 
 
 def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
@@ -344,6 +359,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE of the changed tables")
     _add_progress(p)
     p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser(
+        "snapshot-verify",
+        help="a rollback's proof in one process: snapshot of the frozen legacy service, verify PostgreSQL against it",
+    )
+    _common(p)
+    p.add_argument("--legacy-url", required=True, help="base URL of the running, write-frozen legacy service")
+    _add_admin_token(p)
+    p.add_argument("--snapshot", required=True, help="the snapshot to take and verify against")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing snapshot file")
+    _add_dsn(p)
+    _add_progress(p)
+    p.set_defaults(func=cmd_snapshot_verify)
 
     p = sub.add_parser("api-diff", help="send a contract-generated request battery to both services and compare")
     _common(p)
