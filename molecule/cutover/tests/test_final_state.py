@@ -205,8 +205,8 @@ def test_the_runtime_role_reads_and_owns_nothing(host):
 @pytest.mark.parametrize(
     ("name", "path", "mode"),
     [
-        ("app1", "/etc/radiology/migrate.dsn", 0o600),
-        ("app1", "/var/lib/radiology/migration", 0o700),
+        ("legacy", "/etc/radiology/migrate.dsn", 0o600),
+        ("legacy", "/var/lib/radiology/migration", 0o700),
         ("legacy", "/etc/radiology/legacy-admin.token", 0o600),
         ("legacy", "/var/lib/radiology/legacy/snapshots", 0o700),
         ("db", "/var/backups/radiology", 0o700),
@@ -215,6 +215,11 @@ def test_the_runtime_role_reads_and_owns_nothing(host):
 def test_secrets_and_patient_data_at_rest_are_root_or_owner_only(host, name, path, mode):
     _only(host, name)
     assert host.file(path).mode == mode
+
+
+def test_the_owner_roles_password_is_only_where_the_migration_runs(host):
+    _only(host, "app1", "app2")
+    assert not host.file("/etc/radiology/migrate.dsn").exists
 
 
 def test_dumps_are_owner_only_and_only_the_newest_kept(host):
