@@ -220,6 +220,17 @@ def _step_argv(args: argparse.Namespace) -> dict[str, list[str]]:
     return argv
 
 
+def _add_frozen_snapshot(p: argparse.ArgumentParser, name: str, what: str) -> None:
+    """The options of the commands that snapshot the write-frozen service and then reach PostgreSQL (apply,
+    snapshot-verify)."""
+    _common(p)
+    p.add_argument("--legacy-url", required=True, help="base URL of the running, write-frozen legacy service")
+    _add_admin_token(p)
+    p.add_argument("--snapshot", required=True, metavar=name, help=what)
+    p.add_argument("--overwrite", action="store_true", help=f"replace an existing {name} file")
+    _add_dsn(p)
+
+
 def _run_steps(args: argparse.Namespace, outcome: Outcome, names: tuple[str, ...]) -> None:
     """Run `names` in order, each exactly the single command (its own Outcome and Progress), stopping at the first
     that fails; the outcome holds each step's document under steps, and failed_step."""
@@ -348,13 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
         "apply",
         help="stage 2 of a two-stage cutover in one process: snapshot (service already frozen), load --since, verify",
     )
-    _common(p)
-    p.add_argument("--legacy-url", required=True, help="base URL of the running, write-frozen legacy service")
-    _add_admin_token(p)
-    p.add_argument("--snapshot", required=True, metavar="S2", help="the snapshot to take, load and verify")
+    _add_frozen_snapshot(p, "S2", "the snapshot to take, load and verify")
     p.add_argument("--since", required=True, metavar="S1", help="the snapshot PostgreSQL holds (loaded from it)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing S2 file")
-    _add_dsn(p)
     p.add_argument("--lock-timeout", type=float, default=60.0, help="seconds to wait for locks (default 60)")
     p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE of the changed tables")
     _add_progress(p)
@@ -364,12 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshot-verify",
         help="a rollback's proof in one process: snapshot of the frozen legacy service, verify PostgreSQL against it",
     )
-    _common(p)
-    p.add_argument("--legacy-url", required=True, help="base URL of the running, write-frozen legacy service")
-    _add_admin_token(p)
-    p.add_argument("--snapshot", required=True, help="the snapshot to take and verify against")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing snapshot file")
-    _add_dsn(p)
+    _add_frozen_snapshot(p, "S", "the snapshot to take and verify against")
     _add_progress(p)
     p.set_defaults(func=cmd_snapshot_verify)
 
