@@ -14,6 +14,7 @@ import httpx
 from conftest import Legacy, Web, dead_url
 from radiology_ops.cli import main
 from radiology_ops.load import LoadConfig, run_load
+from radiology_ops.stats import RequestRecord, failures_seen
 
 
 def _config(web: str, out, **kw) -> LoadConfig:
@@ -169,3 +170,15 @@ def test_background_load_stops_on_sigterm_and_writes_results(legacy: Legacy, tmp
     assert not (out / "load.pid").exists()
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(") ", 1)[1].startswith("Z"), "the load is still running"
+
+
+def test_failures_seen_span_the_first_to_the_last_failed_answer_at_its_arrival():
+    records = [
+        RequestRecord(1.0, "GET", "/health", 200, 5.0, "imaging", "ok"),
+        RequestRecord(2.0, "POST", "/analysis/tasks", 502, 1500.0, "none", "failed"),  # seen at 3.5
+        RequestRecord(3.0, "GET", "/studies/search", 502, 10.0, "none", "failed"),  # seen at 3.01: first
+        RequestRecord(4.0, "GET", "/studies/search", 502, 4.0, "none", "recovered"),  # the user saw the retry
+        RequestRecord(5.0, "GET", "/statistics", 503, 20.0, "legacy", "frozen"),
+    ]
+    assert failures_seen(records) == {"first_s": 3.01, "last_s": 3.5}
+    assert failures_seen(records[:1]) is None

@@ -82,12 +82,24 @@ def test_write_freeze_is_the_freeze_of_the_final_state(tmp_path):
     assert fig["start"] == iso(T0 + 5) and fig["end"] == iso(ROLLBACK_AT + 0.8 + 0.6 + 1.2 + 1.0 + 0.9 + 0.4 + 0.3)
 
 
-def test_user_errors_from_the_first_to_the_end_of_the_last_second_with_a_failure(tmp_path):
+def test_user_errors_from_the_first_failed_answer_seen_to_the_last(tmp_path):
+    # runfolder.write_load: the failed request of a second is sent at its start and answered 20 ms later
     rolled_back_cutover(tmp_path, ROLLBACK_DONE, failed_at=(20, 21, 25))
     fig = figures_of(tmp_path)["user_errors"]
+    assert fig["start"] == iso(T0 + 2 + 20.02) and fig["end"] == iso(T0 + 2 + 25.02)
+    assert fig["seconds"] == pytest.approx(5.0) and fig["failed"] == 3 and fig["seconds_with_failures"] == 3
+    assert fig["requests"] == 40 * 20 and "3 of 800 requests failed: first to last failed answer" in fig["text"]
+
+
+def test_user_errors_of_an_older_summary_span_the_seconds_with_a_failure(tmp_path):
+    rolled_back_cutover(tmp_path, ROLLBACK_DONE, failed_at=(20, 21, 25))
+    path = tmp_path / "load" / "summary.json"
+    summary = json.loads(path.read_text())
+    del summary["failures_seen"]
+    write_json(path, summary)
+    fig = figures_of(tmp_path)["user_errors"]
     assert fig["start"] == iso(T0 + 2 + 20) and fig["end"] == iso(T0 + 2 + 26)
-    assert fig["seconds"] == pytest.approx(6.0) and fig["failed"] == 3 and fig["seconds_with_failures"] == 3
-    assert fig["requests"] == 40 * 20 and "3 of 800 requests failed" in fig["text"]
+    assert fig["seconds"] == pytest.approx(6.0) and "in 3 second(s) of the load" in fig["text"]
 
 
 def test_user_errors_of_a_load_without_a_failure_are_zero(tmp_path):
@@ -343,14 +355,14 @@ def test_report_md_html_and_cli_figures_label_both_stages(tmp_path, capsys):
 
 
 def test_report_json_md_and_html_carry_the_figures(tmp_path):
-    rolled_back_cutover(tmp_path, SWITCH_FIRST, failed_at=(20,))
+    rolled_back_cutover(tmp_path, SWITCH_FIRST, failed_at=(20, 21))
     paths = build_report(tmp_path)
     report = json.loads(paths["report.json"].read_text())
     assert report["figures"]["tasks_missing_for_readers"]["seconds"] == pytest.approx(1.6)
     md, html = paths["report.md"].read_text(), paths["report.html"].read_text()
     assert md.index("## Headline figures") < md.index("## State at the end of the run")
     assert "| tasks missing for readers | 1.6 s |" in md
-    assert f"| user errors | 1.0 s | {iso(T0 + 22)} | {iso(T0 + 23)} |" in md
+    assert f"| user errors | 1.0 s | {iso(T0 + 22.02)} | {iso(T0 + 23.02)} |" in md
     assert "<h2>Headline figures</h2>" in html and "<td>tasks missing for readers</td><td class=num>1.6 s</td>" in html
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .checks import FAILED, FROZEN, OK
 from .load import REQUESTS_CSV, SUMMARY_JSON
-from .stats import RECOVERED, latency_figures, read_requests_csv, timeline
+from .stats import RECOVERED, failures_seen, latency_figures, read_requests_csv, timeline
 
 
 def load_figures(path: Path) -> dict[str, Any] | None:
@@ -37,4 +37,5 @@ def load_figures(path: Path) -> dict[str, Any] | None:
         "error_rate": round(failed / len(records), 6) if records else 0.0,
         "latency_ms": latency_figures(records),
         "timeline": timeline(records),
+        "failures_seen": failures_seen(records),
     }

@@ -96,8 +96,23 @@ def write_freeze(freeze: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _failures_seen(loads: list[dict[str, Any]]) -> tuple[float, float] | None:
+    """From the first failed answer a user saw to the last, over every load (epoch seconds); None when a load with
+    failures does not say when they were seen (a summary written before loads kept it)."""
+    spans = []
+    for load in loads:
+        seen, start = load.get("failures_seen"), load.get("started_epoch")
+        if not load.get("failed"):
+            continue
+        if not seen or start is None:
+            return None
+        spans.append((float(start) + seen["first_s"], float(start) + seen["last_s"]))
+    return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+
+
 def user_errors(series: list[dict[str, Any]], loads: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, Any]:
-    """From the start of the load's first second with a failed request to the end of its last such second."""
+    """From the first failed answer a user saw to the last (a request's start plus its latency); for a load that
+    did not keep those, from the start of its first second with a failed request to the end of its last."""
     if not loads:
         return _unknown(final["failed_requests_text"], failed=None, requests=None)
     if not series:
@@ -108,8 +123,13 @@ def user_errors(series: list[dict[str, Any]], loads: list[dict[str, Any]], final
     if not failing:
         return _none(f"0 of {requests:,} requests failed", failed=0, requests=requests, seconds_with_failures=0)
     failed = sum(int(p["failed"]) for p in failing)
-    start, end = failing[0]["epoch"], failing[-1]["epoch"] + 1
-    text = f"{failed:,} of {requests:,} requests failed, in {len(failing)} second(s) of the load"
+    seen = _failures_seen(loads)
+    if seen is not None:
+        start, end = seen
+        text = f"{failed:,} of {requests:,} requests failed: first to last failed answer a user saw"
+    else:
+        start, end = failing[0]["epoch"], failing[-1]["epoch"] + 1
+        text = f"{failed:,} of {requests:,} requests failed, in {len(failing)} second(s) of the load"
     return _figure(
         start,
         end,

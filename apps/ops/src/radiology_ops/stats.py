@@ -83,6 +83,15 @@ def _outcomes(records: Sequence[RequestRecord]) -> dict[str, int]:
     }
 
 
+def failures_seen(records: Iterable[RequestRecord]) -> dict[str, float] | None:
+    """When users saw the first and the last failed answer (a request's start plus its latency), in seconds since the
+    load started; None without a failure. The user-visible error window, to the millisecond."""
+    seen = [r.t + r.latency_ms / 1000 for r in records if r.outcome == FAILED]
+    if not seen:
+        return None
+    return {"first_s": round(min(seen), 3), "last_s": round(max(seen), 3)}
+
+
 def timeline(records: Iterable[RequestRecord]) -> list[dict[str, Any]]:
     """One entry per second of the run (seconds without requests included): counts, p50/p99, backend mix."""
     per_second: dict[int, list[RequestRecord]] = defaultdict(list)
@@ -131,6 +140,7 @@ class Summary:
     writes: dict[str, int]
     timeline: list[dict[str, Any]] = field(default_factory=list)
     recovered: int = 0  # first failures of GETs that succeeded after following a release switch (RECOVERED)
+    failures_seen: dict[str, float] | None = None  # first and last failed answer seen (failures_seen)
 
     @property
     def error_rate(self) -> float:
@@ -197,6 +207,7 @@ def summarize(
         writes=writes,
         timeline=timeline(records),
         recovered=counts[RECOVERED],
+        failures_seen=failures_seen(records),
     )
 
 
