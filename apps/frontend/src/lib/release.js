@@ -6,7 +6,7 @@
 import { ApiError, isWritesFrozen } from './errors.js';
 
 export const BUILD_INFO_URL = 'build-info.json'; // relative: the release's own, next to index.html
-export const RELEASE_CHECK_INTERVAL_MS = 2000;
+export const RELEASE_CHECK_INTERVAL_MS = 1000; // a failing page learns of a switch within a second
 const GONE_STATUSES = new Set([502, 503, 504]);
 
 /** Does this failure look like the page's backend is gone (so the release may have changed)? */

@@ -3,7 +3,7 @@ and then creates an analysis task, reads it back and sometimes deletes it — an
 when writes are frozen: re-reads build-info.json and retries after min(Retry-After, 1 s) within a budget.
 
 Like the frontend (src/lib/release.js) it follows a release switch: when a request fails like a dead backend
-(no answer, or 502/503/504 other than writes_frozen), the user re-reads build-info.json (at most once per 2 s)
+(no answer, or 502/503/504 other than writes_frozen), the user re-reads build-info.json (at most once a second)
 and from then on uses the API base it names. A GET that failed so is re-sent once to a new API base, its first
 failure recorded as `recovered`; a write is never re-sent (it may or may not have been applied): it stays failed.
 """
@@ -32,7 +32,7 @@ FROZEN_RETRY_CAP_SECONDS = 1.0
 MIN_RETRY_SECONDS = 0.1
 BUILD_INFO_ENDPOINT = "/build-info.json"
 WEB = "web"  # the backend column of requests nginx answers itself (build-info.json)
-FOLLOW_RELEASE_INTERVAL_SECONDS = 2.0  # a user re-reads build-info.json after a failure at most this often
+FOLLOW_RELEASE_INTERVAL_SECONDS = 1.0  # a user re-reads build-info.json after a failure at most this often
 GONE_STATUSES = frozenset({502, 503, 504})
 
 
