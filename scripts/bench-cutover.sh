@@ -24,13 +24,14 @@ eval "$(scripts/lab-secrets.sh)"
 set +a
 web=${WEB_URL:?the URL of the nginx of the inventory, which make bench-cutover passes}
 app_hosts=$(ansible -i "$inventory" app --list-hosts 2>/dev/null | tail -n +2 | xargs)
-stop_new_service=""
+# The new service dies on every app host at the same moment (stopped in parallel, each stop checked).
+stop_new_service='pids=""; '
 for host in $app_hosts; do
   container=$(ansible -i "$inventory" "$host" -m ansible.builtin.debug -a var=ansible_host 2>/dev/null \
     | sed -n 's/.*"ansible_host": "\(.*\)".*/\1/p')
-  stop_new_service+="docker exec ${container:-$host} systemctl stop imaging-api.socket imaging-api.service && "
+  stop_new_service+="docker exec ${container:-$host} systemctl stop imaging-api.socket imaging-api.service & pids=\"\$pids \$!\"; "
 done
-stop_new_service+="true"
+stop_new_service+='for p in $pids; do wait "$p" || exit 1; done'
 
 # One run under load: the load starts before the playbook (so users are active through the preflight) and stops
 # after it; the report is written with the load's figures. $1: folder name, then run_playbook.py's arguments.
