@@ -174,3 +174,19 @@ def test_snapshot_from_file_and_a_failed_snapshot(base_snapshot: Path, tmp_path:
     assert code == 1
     assert lines(log)[-1].split(" ", 1)[1] == "snapshot failed: " + doc["error"]
     assert "already exists" in doc["error"]
+
+
+def test_progress_name_names_the_step_in_every_line(base_snapshot: Path, tmp_path: Path) -> None:
+    """Stage 1's snapshot says stage-snapshot (the playbooks pass the name they follow and the report times)."""
+    log = tmp_path / "progress.log"
+    out = tmp_path / "stage.duckdb"
+    code, doc = migrate(
+        *("snapshot", "--from-file", str(base_snapshot), "--out", str(out)),
+        *("--progress", str(log), "--progress-name", "stage-snapshot"),
+    )
+    assert code == 0, doc
+    rest = without_stamps(log)
+    assert re.fullmatch(r"stage-snapshot started \(pid \d+\)", rest[0])
+    assert all(r.startswith("stage-snapshot ") for r in rest), rest
+    match = FINAL_LINE.match(lines(log)[-1])
+    assert match and match["step"] == "stage-snapshot" and rest[-1].startswith("stage-snapshot done ")

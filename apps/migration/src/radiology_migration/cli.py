@@ -37,6 +37,11 @@ def _add_progress(p: argparse.ArgumentParser) -> None:
         help="append timestamped progress lines to FILE (tail -f it); the last says '<step> done' or '<step> failed'",
     )
     p.add_argument(
+        "--progress-name",
+        metavar="NAME",
+        help="the step's name in its progress lines (default: the command's), e.g. stage-load for stage 1's load",
+    )
+    p.add_argument(
         "--progress-every",
         type=float,
         default=DEFAULT_INTERVAL_S,
@@ -450,7 +455,8 @@ def run_command(args: argparse.Namespace) -> Outcome:
     func: Callable[[argparse.Namespace, Outcome, Progress], None] = args.func
     path = getattr(args, "progress", None)
     every = getattr(args, "progress_every", DEFAULT_INTERVAL_S)
-    progress = Progress(Path(path) if path else None, args.command, interval=every)
+    name = getattr(args, "progress_name", None) or args.command
+    progress = Progress(Path(path) if path else None, name, interval=every)
     with progress.running(outcome):  # its last line, done or failed, is written whatever happens
         try:
             func(args, outcome, progress)
