@@ -303,6 +303,12 @@ def radiology_status_table(status: Mapping[str, Any]) -> list[str]:
         else f"last run: {last.get('playbook')} {last.get('run_id')} {last.get('verdict')} by {last.get('operator')}, "
         f"ended {last.get('ended')}; report {last.get('controller')}:{last.get('report')}"
     )
+    pending = status.get("rollback_pending")
+    if pending:
+        lines.append(
+            f"rollback: UNFINISHED ({pending.get('run_id')} switched users back at {pending.get('switched_at')}; "
+            "the legacy refuses writes until rollback.yml has carried the tasks back and verified them)"
+        )
     lock = status.get("lock")
     lines.append(
         "run lock: free"

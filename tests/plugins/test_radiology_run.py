@@ -161,6 +161,14 @@ def test_status_table_says_what_is_frozen_and_who_holds_the_lock():
     assert any(line.split()[:3] == ["imaging", "app2", "unknown"] for line in table)
     assert "run lock: HELD by cutover cutover-1 (alice@ctl, since t0)" in table
     assert "last run: none recorded" in table
+    assert not any(line.startswith("rollback:") for line in table)
+
+    pending = {"run_id": "rollback-2", "switched_at": "2026-11-30T03:38:07Z"}
+    table = run.radiology_status_table({**status, "rollback_pending": pending})
+    assert (
+        "rollback: UNFINISHED (rollback-2 switched users back at 2026-11-30T03:38:07Z; the legacy refuses writes "
+        "until rollback.yml has carried the tasks back and verified them)"
+    ) in table
 
 
 def test_db_connections_follow_gunicorns_rule_and_the_threads():
