@@ -96,10 +96,15 @@ def test_a_snapshot_is_followed_and_its_result_kept_as_before(tmp_path: Path, le
     ]
     proc, _ = run(tmp_path, tasks)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    on_host = host_file.read_text().splitlines()
-    assert " snapshot started (pid " in on_host[0]  # the earlier attempt's file was removed first
-    assert " snapshot done " in on_host[-1]
-    assert controller_log(tmp_path) == ["localhost " + line for line in on_host]  # every line, each once
+    log = controller_log(tmp_path)
+    assert re.fullmatch(r"localhost \S+ snapshot started \(pid \d+\)", log[0])  # not the earlier attempt's line
+    assert re.fullmatch(r"localhost \S+ snapshot done [1-9]\d* rows in [\d.]+s", log[-1])
+    assert len(log) == len(set(log)) and sum(" done " in line for line in log) == 1  # every line, each once
+    # This attempt's own file is removed with the job's status file; the earlier attempt's is left as it was.
+    left = sorted(p.name for p in host_file.parent.iterdir())
+    assert left == ["cutover-x.duckdb", "cutover-x.duckdb.meta.json", host_file.name]
+    assert host_file.read_text() == "2026-01-01T00:00:00Z snapshot done 1 rows in 0.1s\n"
+    assert not list((tmp_path / "async").glob("*"))
 
 
 def test_a_step_killed_without_its_last_line_ends_the_follow_at_once(tmp_path: Path) -> None:
