@@ -162,4 +162,5 @@ bench-front-door: venv ## what HTTPS + HTTP Basic login cost on the studies sear
 USERS ?= 50
 .PHONY: bench-cutover
 bench-cutover: artifacts lab-image ## the cutover's figures at ROWS examinations under USERS users (write freeze, errors, rollback, switch, rows/s)
-	ROWS=$(or $(ROWS),0) USERS=$(USERS) INVENTORY=$(INVENTORY) WEB_URL="$(WEB_URL)" scripts/bench-cutover.sh
+	ROWS=$(or $(ROWS),0) USERS=$(USERS) INVENTORY=$(INVENTORY) WEB_URL="$(WEB_URL)" BENCH_RUNS="$(BENCH_RUNS)" \
+	  scripts/bench-cutover.sh
