@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from radiology_ops.phases import PHASES_JSON
-from radiology_ops.stats import RequestRecord, summarize
+from radiology_ops.stats import RequestRecord, summarize, write_csv_header
 
 T0 = 1_795_957_200.0  # 2026-11-29T13:00:00Z
 RUN_ID = "cutover-20261129T130000Z"
@@ -194,4 +194,7 @@ def write_load(run_dir: Path, folder: str = "load", seconds: int = 40, failed_at
         writes={"attempted": 0, "created": 0, "deleted": 0, "failed": 0, "abandoned": 0},
     ).as_dict()
     write_json(run_dir / folder / "summary.json", summary)
+    with (run_dir / folder / "requests.csv").open("w", encoding="utf-8", newline="") as stream:
+        writer = write_csv_header(stream)
+        writer.writerows(r.row() for r in records)
     return summary

@@ -62,6 +62,7 @@ def test_every_figure_has_start_end_seconds_and_text(tmp_path):
     assert list(figs) == [
         "write_freeze",
         "user_errors",
+        "user_errors_after_switch",
         "rollback_writes_refused",
         "rollback_wall",
         "tasks_missing_for_readers",
@@ -100,6 +101,27 @@ def test_user_errors_of_an_older_summary_span_the_seconds_with_a_failure(tmp_pat
     fig = figures_of(tmp_path)["user_errors"]
     assert fig["start"] == iso(T0 + 2 + 20) and fig["end"] == iso(T0 + 2 + 26)
     assert fig["seconds"] == pytest.approx(6.0) and "in 3 second(s) of the load" in fig["text"]
+
+
+def test_user_errors_after_the_switch_leave_out_the_failures_before_it(tmp_path):
+    # the switch starts at T0 + 19, the load at T0 + 2: its seconds 10 and 30 fall before and after the switch
+    rolled_back_cutover(tmp_path, ROLLBACK_DONE, failed_at=(10, 30, 33))
+    figs = figures_of(tmp_path)
+    assert figs["user_errors"]["seconds"] == pytest.approx(23.0)
+    after = figs["user_errors_after_switch"]
+    assert after["start"] == iso(T0 + 2 + 30.02) and after["end"] == iso(T0 + 2 + 33.02)
+    assert after["seconds"] == pytest.approx(3.0) and after["failed"] == 2
+    assert "2 failed answers seen from the switch on" in after["text"]
+
+
+def test_user_errors_after_the_switch_need_one_and_the_requests(tmp_path):
+    rolled_back_cutover(tmp_path, ROLLBACK_DONE, failed_at=(10,))
+    after = "user_errors_after_switch"
+    assert figures_of(tmp_path)[after]["text"] == f"none: 0 requests failed from {iso(T0 + 19)} (the switch) on"
+    (tmp_path / "load" / "requests.csv").unlink()
+    assert figures_of(tmp_path)[after]["reason"] == "not measured (a load without its requests.csv)"
+    write_phases(tmp_path, "cutover", [step for step in cutover_steps() if step[0] != "switch"])
+    assert figures_of(tmp_path)[after]["reason"] == "no switch phase ran in this run"
 
 
 def test_user_errors_of_a_load_without_a_failure_are_zero(tmp_path):

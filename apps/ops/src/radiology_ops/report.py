@@ -99,7 +99,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "state_end": state,
         "phases": phases,
         "gates": gates,
-        "loads": [{k: v for k, v in load.items() if k != "timeline"} for load in loads],
+        "loads": [{k: v for k, v in load.items() if k not in ("timeline", "failed_seen_epochs")} for load in loads],
         "watches": watches,
         "task_checks": task_checks,
         "series": series,

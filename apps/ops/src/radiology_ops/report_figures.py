@@ -6,7 +6,10 @@ measured and none (a load without a failure, a rollback in the old order); secon
 applicable, and "reason" says why (no load ran, no rollback in this run, an end not determined).
 
     write_freeze               the write-freeze windows for users (report_freeze.py), their total length
-    user_errors                the first second of the load with a failed request to the end of the last one (+ failed)
+    user_errors                the first failed answer a user saw to the last (+ failed); for an older load summary,
+                               the first second of the load with a failed request to the end of the last one
+    user_errors_after_switch   the same from the start of the switch phase on: what the switch and the watch (and an
+                               automatic rollback) cost users, apart from a slow legacy's timeouts before it
     rollback_writes_refused    start of rollback-freeze to end of rollback-unfreeze
     rollback_wall              the first rollback phase to the end of the last (standalone: from rollback-preflight;
                                inside a cutover, which always reads the state in rollback-preflight: from the next one)
@@ -30,6 +33,7 @@ from .report_stages import FROZEN_STEPS, NOT_RECORDED, STAGE_ONE, Key, migration
 LABELS = {
     "write_freeze": "write freeze",
     "user_errors": "user errors",
+    "user_errors_after_switch": "user errors after the switch",
     "rollback_writes_refused": "rollback writes refused",
     "rollback_wall": "rollback wall",
     "tasks_missing_for_readers": "tasks missing for readers",
@@ -138,6 +142,24 @@ def user_errors(series: list[dict[str, Any]], loads: list[dict[str, Any]], final
         requests=requests,
         seconds_with_failures=len(failing),
     )
+
+
+def user_errors_after_switch(steps: list[dict[str, Any]], loads: list[dict[str, Any]]) -> dict[str, Any]:
+    """From the first failed answer a user saw at or after the start of the switch phase to the last one."""
+    switches = _named(steps, "switch")
+    if not switches:
+        return _unknown("no switch phase ran in this run")
+    if not loads:
+        return _unknown("not measured (no load ran during this run)")
+    if any(load.get("failed_seen_epochs") is None for load in loads):
+        return _unknown("not measured (a load without its requests.csv)")
+    at = switches[0]["started_epoch"]
+    requests = sum(int(load.get("requests") or 0) for load in loads)  # of the whole run, as user_errors
+    seen = sorted(e for load in loads for e in load["failed_seen_epochs"] if e >= at)
+    if not seen:
+        return _none(f"0 requests failed from {iso(at)} (the switch) on", failed=0, requests=requests)
+    what = f"{len(seen):,} failed answers seen from the switch on: first to last"
+    return _figure(seen[0], seen[-1], _between(seen[0], seen[-1], what), failed=len(seen), requests=requests)
 
 
 def _ran(phases: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -278,6 +300,7 @@ def figures(
     return {
         "write_freeze": write_freeze(final["freeze"]),
         "user_errors": user_errors(series, loads, final),
+        "user_errors_after_switch": user_errors_after_switch(steps, loads),
         "rollback_writes_refused": rollback_writes_refused(steps),
         "rollback_wall": rollback_wall(steps, final),
         "tasks_missing_for_readers": tasks_missing_for_readers(steps, final),

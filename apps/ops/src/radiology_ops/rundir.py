@@ -21,9 +21,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .checks import FAILED
 from .fmt import cut, key_sample
+from .load import REQUESTS_CSV
 from .loadfiles import load_figures
 from .phases import PhaseRecordError, parse_time, read_phases
+from .stats import read_requests_csv
 
 SWITCH_WORDS = ("switch", "rollback", "flip")
 LISTED_KEYS = 50  # `radiology-migrate verify` lists at most this many keys per list (its checksums.LISTED_KEYS)
@@ -129,6 +132,7 @@ def read_loads(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
             problems.append(f"{folder.name}/: no summary.json or requests.csv")
             continue
         figures["name"] = folder.name
+        figures["failed_seen_epochs"] = _failed_seen_epochs(folder, figures)
         tasks_path = folder / "tasks.json"
         if tasks_path.is_file():
             tasks = _read_json(tasks_path, problems) or {}
@@ -142,6 +146,17 @@ def read_loads(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
             problems.append(f"{folder.name}/: summary.json missing, figures computed from requests.csv")
         loads.append(figures)
     return loads
+
+
+def _failed_seen_epochs(folder: Path, figures: dict[str, Any]) -> list[float] | None:
+    """When each failed answer reached its user (epoch seconds), from the load's requests.csv; None without it or
+    without the load's start."""
+    csv_path, start = folder / REQUESTS_CSV, figures.get("started_epoch")
+    if start is None or not csv_path.is_file():
+        return None
+    return sorted(
+        round(float(start) + r.t + r.latency_ms / 1000, 3) for r in read_requests_csv(csv_path) if r.outcome == FAILED
+    )
 
 
 def _by_backend(tasks: dict[str, Any]) -> dict[str, dict[str, int]]:
