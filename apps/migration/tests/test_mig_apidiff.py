@@ -13,6 +13,7 @@ import secrets
 import shutil
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,7 +24,9 @@ from typing import Any
 import pytest
 from mig_helpers import migrate
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV
-from radiology_migration import cli
+from radiology_migration import apidiff, cli
+from radiology_migration.http import Response
+from radiology_migration.progress import disabled
 from radiology_testkit.ports import free_port
 from radiology_testkit.servers import serve
 from radiology_testkit.tls import Pki, make_pki, server_context
@@ -229,9 +232,12 @@ def test_only_runs_the_freeze_stage_paths_with_the_write_steps(legacy_pair: tupl
 
 def test_skip_runs_the_live_stage_without_tasks_health_or_writes(legacy_pair: tuple[str, str]) -> None:
     with recorder(legacy_pair[1]) as (new, seen):
-        code, doc = api_diff(legacy_pair[0], new, "--skip", "/analysis/tasks", "--skip", "/health", "--with-writes")
+        code, doc = api_diff(
+            *(legacy_pair[0], new, "--skip", "/analysis/tasks", "--skip", "/health", "--with-writes"),
+            *("--pause-ratio", "0.5"),
+        )
     assert code == 0, doc["error"] or doc["differences"][:5]
-    assert doc["only"] == [] and doc["skip"] == ["/analysis/tasks", "/health"]
+    assert doc["only"] == [] and doc["skip"] == ["/analysis/tasks", "/health"] and doc["pause_ratio"] == 0.5
     assert doc["write_steps"] == 0 and doc["check_mode"] is True  # nothing was written
     assert len(seen) == doc["requests"] > 100 and {m for m, _ in seen} == {"GET"}
     paths = {api_path(t) for _, t in seen}
@@ -423,3 +429,29 @@ def test_api_diff_refuses_a_shared_credentials_file_and_plain_http(
     shared.chmod(0o600)
     code, doc = api_diff(*legacy_pair, "--credentials-file", str(shared))
     assert code == 1 and "not https" in doc["error"] and PASSWORD not in json.dumps(doc)
+
+
+def test_pause_ratio_leaves_the_legacy_time_in_proportion_to_each_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    took = [0.03, 0.01, 0.05]
+    answers = iter(took)
+
+    def send(origin: str, req: apidiff.battery.Request, timeout: float) -> Response:
+        time.sleep(next(answers))
+        return Response(200, {}, b"{}")
+
+    monkeypatch.setattr(apidiff, "_send", send)
+    waits: list[float] = []
+    reqs = [apidiff.battery.Request("GET", f"/api/v1/studies?page={n}") for n in range(3)]
+    tell, label = disabled("api-diff"), "legacy-1-of-1"
+    out = apidiff._run_battery("http://legacy", reqs, 5.0, tell, label, pause_ratio=2, sleep=waits.append)
+    assert [a.status for a in out] == [200, 200, 200]
+    assert [round(w / 2.0, 2) for w in waits] == pytest.approx(took, abs=0.02)  # twice as long as each took
+    waits.clear()
+    answers = iter(took)
+    apidiff._run_battery("http://legacy", reqs, 5.0, tell, label, sleep=waits.append)
+    assert waits == []  # back to back by default
+
+
+def test_a_negative_pause_ratio_is_refused(legacy_pair: tuple[str, str]) -> None:
+    code, doc = api_diff(*legacy_pair, "--pause-ratio", "-1")
+    assert code == 1 and "--pause-ratio must be 0 or more" in doc["error"]

@@ -12,7 +12,8 @@ is kept.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,13 +99,25 @@ def _ignores_for(req: battery.Request) -> tuple[str, ...]:
 
 
 def _run_battery(
-    origin: str, requests: list[battery.Request], timeout: float, progress: Progress, label: str
+    origin: str,
+    requests: list[battery.Request],
+    timeout: float,
+    progress: Progress,
+    label: str,
+    *,
+    pause_ratio: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[Response]:
+    """Send `requests` one after the other; with pause_ratio R, wait R times as long as each took before the next
+    (R = 1: the battery keeps the service busy at most half of the time, leaving the rest to its users)."""
     progress.start(label, len(requests), unit="requests")
     answers = []
     for r in requests:
+        began = time.monotonic()
         answers.append(_send(origin, r, timeout))
         progress.advance()
+        if pause_ratio > 0:
+            sleep(pause_ratio * (time.monotonic() - began))
     progress.end()
     return answers
 
@@ -159,9 +172,12 @@ def run(
     progress: Progress | None = None,
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
+    pause_ratio: float = 0.0,
 ) -> None:
+    if pause_ratio < 0:
+        raise MigrationError(f"--pause-ratio must be 0 or more, not {pause_ratio}")
     tell = progress or disabled("api-diff")
-    outcome.data.update({"only": list(only), "skip": list(skip)})
+    outcome.data.update({"only": list(only), "skip": list(skip), "pause_ratio": pause_ratio})
     legacy, new = _origin(legacy_url), _origin(new_url)
     try:
         with tell.waiting(f"reading sample values from the legacy service {legacy}"):
@@ -172,7 +188,10 @@ def run(
     requests = battery.select(full, only, skip)[:max_requests]
     writes = with_writes and battery.keeps(WRITES_PATH, only, skip)
     count = max(1, noise_runs)
-    runs = [_run_battery(legacy, requests, timeout, tell, f"legacy-{i + 1}-of-{count}") for i in range(count)]
+    runs = [
+        _run_battery(legacy, requests, timeout, tell, f"legacy-{i + 1}-of-{count}", pause_ratio=pause_ratio)
+        for i in range(count)
+    ]
     noisy: dict[str, set[str]] = {}
     for other in runs[1:]:
         for req, a, b in zip(requests, runs[0], other, strict=True):

@@ -286,6 +286,7 @@ def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress)
             progress=progress,
             only=only,
             skip=skip,
+            pause_ratio=args.pause_ratio,
         )
 
 
@@ -387,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-runs", type=int, default=2, help="times the battery is sent to the legacy (default 2)")
     p.add_argument("--max-requests", type=int, default=2000, metavar="N", help="send at most N (after --only/--skip)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    p.add_argument(
+        "--pause-ratio",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="after each request to the legacy service wait R times as long as it took (default 0: back to back; "
+        "1 leaves it at least half of its time for users, as stage 1 does while it serves)",
+    )
     p.add_argument(
         "--only",
         action="append",
