@@ -41,6 +41,7 @@ for host in $app_hosts; do
   stop_new_service+="docker exec ${container:-$host} systemctl stop imaging-api.socket imaging-api.service & pids=\"\$pids \$!\"; "
 done
 stop_new_service+='for p in $pids; do wait "$p" || exit 1; done'
+start_new_service=${stop_new_service//systemctl stop/systemctl start}  # afterwards, as the operator would
 
 # One run under load: the load starts before the playbook (so users are active through the preflight) and stops
 # after it; the report is written with the load's figures. $1: folder name, then run_playbook.py's arguments.
@@ -66,6 +67,7 @@ for name in $runs; do
     rollback) run 2-rollback -- rollback.yml; dirs+=("$out/2-rollback") ;;
     service-dies)
       run 3-service-dies --fault-when watch:running --exec "$stop_new_service" -- cutover.yml --skip-tags provision
+      sh -c "$start_new_service"
       dirs+=("$out/3-service-dies") ;;
   esac
 done
