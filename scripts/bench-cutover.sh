@@ -5,6 +5,7 @@
 #   3. rollback.yml under the same load;
 #   4. cutover.yml again, the new service stopped on every app host as the post-switch watch starts: the
 #      automatic rollback.
+# After each run every task written under load so far is looked up on the backend serving (tasks-check.json).
 # Each run keeps its report folder under reports/bench-cutover-<time>/; at the end the figures of all three are
 # printed (radiology-ops figures): write freeze, user-visible errors, rollback windows, switch, rows per second.
 # Not part of `make test`: at a million rows it takes the better part of an hour. Destroys and rebuilds the lab,
@@ -55,6 +56,12 @@ run() {
   python3 molecule/cutover/files/run_playbook.py --inventory "$inventory" --run-dir "$dir" --timeout 3600 "$@" \
     > "$dir/run.json.out"
   radiology-ops load-stop --out "$dir/load" || true
+  # Nothing lost: every task the users of this and the earlier runs wrote is on the backend serving now, deleted
+  # ones stay deleted (molecule/cutover's check; its verdict is in the report and printed below).
+  local serving
+  serving=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serving"])' "$dir/state-end.json")
+  python3 molecule/cutover/files/check_tasks.py --web "$web" --backend "$serving" "$out" > "$dir/tasks-check.json" \
+    || echo "$1: TASKS MISSING on $serving: see $dir/tasks-check.json"
   radiology-ops report --run-dir "$dir" > /dev/null
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], "rc", r["rc"], "in", r["seconds"], "s")' \
     "$dir/run.json.out" "$1"
