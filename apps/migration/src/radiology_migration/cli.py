@@ -13,7 +13,7 @@ import duckdb
 import psycopg
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 
-from . import apidiff, battery, bench, carryback, delta, http, load, snapshot, verify
+from . import apidiff, battery, bench, carryback, copy_checksums, delta, http, load, snapshot, verify
 from .outcome import MigrationError, Outcome
 from .progress import DEFAULT_INTERVAL_S, Progress
 from .secret_files import read_secret, warn_password_on_command_line
@@ -314,6 +314,13 @@ def cmd_bench(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -
     )
 
 
+def cmd_checksum_sql(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    names = [n for n in args.tables.split(",") if n]
+    if not names:
+        raise MigrationError("--tables names no table")
+    outcome.data["queries"] = copy_checksums.checksum_queries(names, args.schema)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="radiology-migrate", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -453,6 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-extension", action="store_true", help="skip the DuckDB postgres extension's loads (the slowest part)"
     )
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser(
+        "checksum-sql",
+        help="the SQL that checksums tables of a PostgreSQL database and of a physical copy of it (restore drill)",
+    )
+    _common(p)
+    p.add_argument("--tables", required=True, help="comma-separated table names, e.g. examinations,exam_reports")
+    p.add_argument("--schema", default="public", help="their schema (default public)")
+    p.set_defaults(func=cmd_checksum_sql)
     return parser
 
 
