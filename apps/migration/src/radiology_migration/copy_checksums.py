@@ -26,14 +26,13 @@ def _row_text(table: Table) -> str:
 
 
 def table_checksum_sql(name: str, schema: str = "public") -> str:
-    """SQL returning (rows, checksum) of one table, identical on the live database and on a copy of it."""
+    """SQL returning (table_name, rows, checksum as text: a sum past 64 bits) of one table, the same on any copy."""
     table = _BY_NAME.get(name)
     row = _row_text(table) if table else "CAST(t AS TEXT)"
     relation = f"{quote_ident(schema)}.{quote_ident(name)}"
-    return (
-        f"SELECT count(*) AS rows, coalesce(sum({hash_part(f'md5({row})', Dialect.POSTGRES)}), 0) AS checksum "
-        f"FROM {relation} t"
-    )
+    literal = "'" + name.replace("'", "''") + "'"
+    checksum = f"coalesce(sum({hash_part(f'md5({row})', Dialect.POSTGRES)}), 0)"
+    return f"SELECT {literal} AS table_name, count(*) AS rows, CAST({checksum} AS TEXT) AS checksum FROM {relation} t"
 
 
 def checksum_queries(names: list[str], schema: str = "public") -> dict[str, object]:
