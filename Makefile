@@ -140,6 +140,14 @@ rollback: venv ## roll the lab back to the legacy service, carrying new writes b
 	  || { echo "rollback FAILED. Report: $$RADIOLOGY_RUN_DIR/report.html"; exit 1; }; \
 	  echo "Frontend: $(WEB_URL)/   Report: $$RADIOLOGY_RUN_DIR/report.html"
 
+.PHONY: backup
+backup: venv ## one pgBackRest backup of the lab's database now (BACKUP_TYPE=full|diff|incr, default diff); lists the backups
+	$(LAB_ENV); ansible-playbook -i $(INVENTORY) playbooks/backup.yml -e postgresql_backup_type=$(or $(BACKUP_TYPE),diff)
+
+.PHONY: restore-drill
+restore-drill: venv ## restore the latest backup to a point in time beside a standby and prove it equal (INVENTORY with two db hosts)
+	$(LAB_ENV); ansible-playbook -i $(INVENTORY) playbooks/restore_drill.yml
+
 .PHONY: status
 status: venv ## where the lab stands: who serves, write freezes, row counts, data version, last run, run lock (read-only)
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
