@@ -410,3 +410,33 @@ def test_cli_figures_prints_aligned_lines_and_json_and_writes_nothing(tmp_path, 
     assert not (cutover / "report.json").exists()
     assert main(["figures", str(tmp_path / "nope")]) == 2
     assert "do not exist" in capsys.readouterr().err
+
+
+def test_standby_lag_from_the_gate_that_waited_for_the_standbys(tmp_path, capsys):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    write_json(
+        tmp_path / "standby.json",
+        {
+            "primary": "db1",
+            "target_lsn": "0/3000148",
+            "started_epoch": T0 + 17.25,
+            "caught_up_epoch": T0 + 17.5,
+            "at_start": [{"standby": "db2", "state": "streaming", "sync_state": "quorum", "behind_bytes": 81920}],
+            "at_catch_up": [{"standby": "db2", "sync_state": "quorum", "replay_lag_ms": 1.4, "behind_bytes": 0}],
+        },
+    )
+    fig = figures_of(tmp_path)["standby_lag"]
+    assert fig["seconds"] == 0.25 and fig["start"] == iso(T0 + 17.25)
+    assert fig["text"] == "db2 (quorum): 81,920 bytes behind when the gate began, replay lag 1.4 ms"
+    assert fig["standbys"][0]["behind_bytes_at_gate"] == 81920
+    assert main(["figures", str(tmp_path)]) == 0
+    assert "standby lag at the switch" in capsys.readouterr().out
+
+
+def test_no_standby_lag_figure_without_a_standby(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    assert "standby_lag" not in figures_of(tmp_path)

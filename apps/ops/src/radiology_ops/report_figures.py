@@ -18,11 +18,15 @@ applicable, and "reason" says why (no load ran, no rollback in this run, an end 
     switch, rollback_switch    the switch phases
     rows_per_second            the migration stages (report_stages.py), each with rows, seconds, rows_per_second;
                                a two-stage cutover's stage 1 (live) before its stage 2 (frozen)
+    standby_lag                (a database with standbys: standby.json of the gate before the switch) how long the
+                               gate waited for every standby to replay the load, with each standby's bytes behind when
+                               it began and its replay lag; absent without a standby
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +44,7 @@ LABELS = {
     "switch": "switch",
     "rollback_switch": "rollback switch",
     "rows_per_second": "rows/s",
+    "standby_lag": "standby lag at the switch",
 }
 NO_ROLLBACK = "no rollback in this run"
 DONE = ("ok", "changed")
@@ -278,6 +283,26 @@ def rows_per_second(stages: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def standby_lag(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
+    """From standby.json (the gate that waits for every standby to replay the load), or None without a standby."""
+    path = run_dir / "standby.json"
+    if not path.exists():
+        return None
+    try:
+        doc = json.loads(path.read_text())
+        behind = {s["standby"]: s["behind_bytes"] for s in doc["at_start"]}
+        standbys = [{**s, "behind_bytes_at_gate": behind.get(s["standby"])} for s in doc["at_catch_up"]]
+    except (ValueError, KeyError, TypeError) as e:
+        problems.append(f"standby.json unreadable: {e}")
+        return _unknown("standby.json unreadable")
+    text = "; ".join(
+        f"{s['standby']} ({s['sync_state']}): {s['behind_bytes_at_gate'] or 0:,.0f} bytes behind when the gate began, "
+        f"replay lag {s['replay_lag_ms']} ms"
+        for s in standbys
+    )
+    return _figure(doc["started_epoch"], doc["caught_up_epoch"], text or "no standby streamed", standbys=standbys)
+
+
 def figures(
     run_dir: Path,
     *,
@@ -297,7 +322,7 @@ def figures(
         expected=_expected_stages(final, steps),
         problems=problems,
     )
-    return {
+    figs = {
         "write_freeze": write_freeze(final["freeze"]),
         "user_errors": user_errors(series, loads, final),
         "user_errors_after_switch": user_errors_after_switch(steps, loads),
@@ -308,6 +333,10 @@ def figures(
         "rollback_switch": phase_span(steps, "rollback-switch"),
         "rows_per_second": rows_per_second(stages),
     }
+    standby = standby_lag(run_dir, problems)
+    if standby is not None:
+        figs["standby_lag"] = standby
+    return figs
 
 
 # -- as text: report.md and report.html (a table) and `radiology-ops figures` (aligned lines) --------------------
