@@ -87,12 +87,8 @@ unit: venv frontend-deps ## Python tests of the apps (real DuckDB, PostgreSQL, H
 	cd apps/frontend && npm test --silent
 
 .PHONY: molecule
-molecule: lab-image venv artifacts ## every molecule scenario: per role, then the end-to-end ones
-	@for s in $(ROLE_SCENARIOS); do \
-	  role_dir=$${s%/molecule/*}; scenario=$$(basename $$s); \
-	  echo "== molecule $$role_dir ($$scenario)"; \
-	  (cd $$role_dir && molecule test -s $$scenario) || exit 1; \
-	done
+molecule: lab-image venv artifacts ## every molecule scenario: the roles' (MOLECULE_JOBS=2 at a time), then the end-to-end ones
+	scripts/molecule-roles.sh $(ROLE_SCENARIOS)
 	@for s in $(TOP_SCENARIOS); do echo "== molecule $$s"; molecule test -s $$s || exit 1; done
 
 .PHONY: check
