@@ -8,6 +8,7 @@ import json
 import os
 import shlex
 import ssl
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
 from radiology_testkit.hosts import connects, request
 
-testinfra_hosts = ["cutover-db", "cutover-app1", "cutover-app2", "cutover-legacy", "cutover-web"]
+testinfra_hosts = ["cutover-db", "cutover-db2", "cutover-app1", "cutover-app2", "cutover-legacy", "cutover-web"]
 
 EXAMINATIONS = 1250  # rows of the generated lab workbook (artifacts/data/examinations.xlsx)
 
@@ -30,6 +31,7 @@ def _name(host):
 WEB = "https://127.0.0.1:18443"
 PLAIN = "http://127.0.0.1:18080"
 _EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "."))
+_REPORTS = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ".")) / "reports" / "molecule-cutover"
 FRONT_DOOR = FrontDoor.from_env(
     os.environ.get(CA_FILE_ENV) or _EPHEMERAL / "pki" / "ca.crt",
     os.environ.get(CREDENTIALS_FILE_ENV) or _EPHEMERAL / "web.credentials",
@@ -68,6 +70,46 @@ def test_postgresql_holds_every_examination(host):
     query = "SELECT count(*) FROM pg_proc WHERE proname = 'cutover_fault_changed_field'"
     faults = host.check_output("su postgres -c %s", f'psql -tAc "{query}" imaging')
     assert int(faults) == 0, "the fault the scenario seeded (step 4) was left behind"
+
+
+def test_the_standby_streams_and_holds_every_row_the_primary_has(host):
+    _only(host, "db2")
+    primary = host.get_host("docker://cutover-db")
+    state = primary.check_output(
+        "su postgres -c %s", "psql -tAc \"SELECT state || ' ' || sync_state FROM pg_stat_replication\""
+    )
+    assert state == "streaming quorum"
+    query = "SELECT (SELECT count(*) FROM examinations) || ' ' || (SELECT count(*) FROM analysis_tasks)"
+    lsn = primary.check_output("su postgres -c %s", "psql -tAc 'SELECT pg_current_wal_lsn()'")
+    for _ in range(50):  # replay of the last commits (flushed there before they returned, replayed a moment later)
+        if host.check_output("su postgres -c %s", f"psql -tAc \"SELECT pg_last_wal_replay_lsn() >= '{lsn}'\"") == "t":
+            break
+        time.sleep(0.1)
+    ours = host.check_output("su postgres -c %s", f'psql -tAc "{query}" imaging')
+    assert ours == primary.check_output("su postgres -c %s", f'psql -tAc "{query}" imaging')
+    assert ours.split()[0] == str(EXAMINATIONS)
+
+
+def test_backups_of_the_database_and_its_wal(host):
+    _only(host, "db")
+    info = json.loads(host.check_output("su postgres -c %s", "pgbackrest --stanza=imaging --output=json info"))[0]
+    assert info["status"]["code"] == 0 and info["backup"], info["status"]
+    assert host.check_output("su postgres -c %s", "psql -tAc 'SELECT archived_count > 0 FROM pg_stat_archiver'") == "t"
+
+
+def _switched(report):
+    """A run whose gates ran (verify.json) and whose switch did (a re-run with nothing to do switches nothing)."""
+    phases = json.loads(report.read_text()).get("phases", [])
+    switch = any(p.get("phase") == "switch" and p.get("status") in ("ok", "changed") for p in phases)
+    return switch and (report.parent / "verify.json").exists()
+
+
+def test_every_cutover_that_switched_reports_the_standby_lag_at_the_switch():
+    switched = [r for r in sorted(_REPORTS.glob("*/report.json")) if _switched(r)]
+    assert switched, f"no cutover that switched under {_REPORTS}"
+    for report in switched:
+        figure = json.loads(report.read_text())["figures"].get("standby_lag")
+        assert figure and figure["seconds"] is not None and figure["standbys"], report
 
 
 def test_new_service_serves_and_takes_writes_on_every_app_host(host):
