@@ -428,11 +428,14 @@ def test_standby_lag_from_the_gate_that_waited_for_the_standbys(tmp_path, capsys
         },
     )
     fig = figures_of(tmp_path)["standby_lag"]
-    assert fig["seconds"] == 0.25 and fig["start"] == iso(T0 + 17.25)
-    assert fig["text"] == "db2 (quorum): 81,920 bytes behind when the gate began, replay lag 1.4 ms"
+    assert fig["seconds"] == 0.0014 and fig["gate_seconds"] == 0.25 and fig["start"] == iso(T0 + 17.25)
+    assert (
+        fig["text"] == "db2 (quorum): 81,920 bytes behind when the gate began, replay lag 1.4 ms; the gate took 0.2 s"
+    )
     assert fig["standbys"][0]["behind_bytes_at_gate"] == 81920
     assert main(["figures", str(tmp_path)]) == 0
-    assert "standby lag at the switch" in capsys.readouterr().out
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "standby lag at the switch" in x]
+    assert "1.4 ms" in line and "81,920 bytes behind" in line
 
 
 def test_no_standby_lag_figure_without_a_standby(tmp_path):

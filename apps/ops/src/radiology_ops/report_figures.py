@@ -18,9 +18,9 @@ applicable, and "reason" says why (no load ran, no rollback in this run, an end 
     switch, rollback_switch    the switch phases
     rows_per_second            the migration stages (report_stages.py), each with rows, seconds, rows_per_second;
                                a two-stage cutover's stage 1 (live) before its stage 2 (frozen)
-    standby_lag                (a database with standbys: standby.json of the gate before the switch) how long the
-                               gate waited for every standby to replay the load, with each standby's bytes behind when
-                               it began and its replay lag; absent without a standby
+    standby_lag                (a database with standbys: standby.json of the gate before the switch) the largest
+                               replay lag of a standby when all had replayed the load; the text gives each standby's
+                               bytes behind when the gate began, and how long the gate took; absent without a standby
 """
 
 from __future__ import annotations
@@ -300,7 +300,15 @@ def standby_lag(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
         f"replay lag {s['replay_lag_ms']} ms"
         for s in standbys
     )
-    return _figure(doc["started_epoch"], doc["caught_up_epoch"], text or "no standby streamed", standbys=standbys)
+    gate = _figure(doc["started_epoch"], doc["caught_up_epoch"], "")
+    worst = max((float(s["replay_lag_ms"] or 0) for s in standbys), default=None)
+    return {
+        **gate,
+        "seconds": round(worst / 1000, 4) if worst is not None else None,
+        "gate_seconds": gate["seconds"],
+        "text": f"{text or 'no standby streamed'}; the gate took {seconds(gate['seconds'])}",
+        "standbys": standbys,
+    }
 
 
 def figures(
@@ -355,6 +363,8 @@ def figure_table(figs: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[
 
 
 def _value(fig: dict[str, Any]) -> str:
+    if "standbys" in fig and fig["seconds"] is not None:  # replay lags are milliseconds
+        return f"{fig['seconds'] * 1000:.1f} ms"
     if "rows_per_second" in fig:  # a stage
         return f"{fig['rows_per_second']:,} rows/s" if fig["rows_per_second"] is not None else "–"
     return f"{fig['seconds']:.1f} s" if fig["seconds"] is not None else "–"
@@ -363,7 +373,8 @@ def _value(fig: dict[str, Any]) -> str:
 def _detail(fig: dict[str, Any]) -> str:
     if fig["start"] is None or fig["end"] is None:
         return fig["text"]
-    extra = [fig["text"]] if _value(fig) == "–" else []  # why there is no number, e.g. a stage that failed
+    # Why there is no number (e.g. a stage that failed), or what the number is made of (each standby's lag).
+    extra = [fig["text"]] if _value(fig) == "–" or "standbys" in fig else []
     if len(fig.get("windows") or []) > 1:
         extra.append(f"{len(fig['windows'])} windows")
     if fig.get("failed"):
