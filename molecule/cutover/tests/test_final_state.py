@@ -252,6 +252,9 @@ def test_the_runtime_role_reads_and_owns_nothing(host):
         ("legacy", "/etc/radiology/legacy-admin.token", 0o600),
         ("legacy", "/var/lib/radiology/legacy/snapshots", 0o700),
         ("db", "/var/backups/radiology", 0o700),
+        ("db", "/etc/pgbackrest.conf", 0o640),  # the repository's key: root and the postgres group
+        ("db", "/var/lib/pgbackrest", 0o750),
+        ("db2", "/var/lib/postgresql/.pgpass-replication", 0o600),
     ],
 )
 def test_secrets_and_patient_data_at_rest_are_root_or_owner_only(host, name, path, mode):
