@@ -144,6 +144,11 @@ backup: venv ## one pgBackRest backup of the lab's database now (BACKUP_TYPE=ful
 restore-drill: venv ## restore the latest backup to a point in time beside a standby and prove it equal (INVENTORY with two db hosts)
 	$(LAB_ENV); ansible-playbook -i $(INVENTORY) playbooks/restore_drill.yml
 
+.PHONY: failover
+failover: venv ## promote the standby TO (e.g. TO=db2) after the primary is lost, and point the services at it
+	@test -n "$(TO)" || { echo "make failover TO=<standby>: name the db host to promote"; exit 1; }
+	$(LAB_ENV); ansible-playbook -i $(INVENTORY) playbooks/failover.yml -e radiology_failover_to=$(TO)
+
 .PHONY: status
 status: venv ## where the lab stands: who serves, write freezes, row counts, data version, last run, run lock (read-only)
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
