@@ -149,6 +149,11 @@ failover: venv ## promote the standby TO (e.g. TO=db2) after the primary is lost
 	@test -n "$(TO)" || { echo "make failover TO=<standby>: name the db host to promote"; exit 1; }
 	$(LAB_ENV); ansible-playbook -i $(INVENTORY) playbooks/failover.yml -e radiology_failover_to=$(TO)
 
+.PHONY: bench-failover
+bench-failover: venv ## the failover under USERS users (default 50) on the lab_ha lab after a cutover: kills the primary, prints the figures
+	INVENTORY=$(if $(filter inventories/lab/hosts.yml,$(INVENTORY)),inventories/lab_ha/hosts.yml,$(INVENTORY)) \
+	  USERS=$(or $(USERS),50) scripts/bench-failover.sh
+
 .PHONY: status
 status: venv ## where the lab stands: who serves, write freezes, row counts, data version, last run, run lock (read-only)
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
