@@ -117,7 +117,8 @@ def cutover_steps(
     ]
 
 
-def write_run(run_dir: Path, playbook: str = "cutover", **changes: Any) -> dict[str, Any]:
+def write_run(run_dir: Path, playbook: str = "cutover", backup_json: bool = True, **changes: Any) -> dict[str, Any]:
+    """run.json; with the backup it names, the backup.json a cutover's preflight leaves (a dump of db1)."""
     run = {
         "playbook": playbook,
         "run_id": RUN_ID if playbook == "cutover" else RUN_ID.replace("cutover", "rollback"),
@@ -133,6 +134,8 @@ def write_run(run_dir: Path, playbook: str = "cutover", **changes: Any) -> dict[
         **changes,
     }
     write_json(run_dir / "run.json", run)
+    if backup_json and run["backup"]:
+        write_json(run_dir / "backup.json", {"host": "db1", "pgbackrest": None, "dump": run["backup"].split(":", 1)[1]})
     return run
 
 

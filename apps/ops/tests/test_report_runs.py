@@ -70,11 +70,43 @@ def test_cutover_without_a_load_says_its_load_figures_were_not_measured(tmp_path
         "1.0.0-5e6e7e04-imaging)",
         f"- Run: cutover {RUN_ID} by alice@ctl01, started 2026-11-29T13:00:00.000000Z; change id: CHG-123",
         "- Artifact: 1.0.0-5e6e7e04; releases: legacy 1.0.0-5e6e7e04-legacy, imaging 1.0.0-5e6e7e04-imaging",
-        f"- Backup: db1:/var/backups/radiology/imaging-{RUN_ID}.dump",
+        f"- Backup: pg_dump `db1:/var/backups/radiology/imaging-{RUN_ID}.dump`",
         "lock: free",
     ):
         assert text in md, text
     assert "DRY RUN" not in md
+
+
+def test_the_backup_the_cutover_took_is_named_with_its_label_size_and_how_to_restore_it(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path, backup="db1: pgBackRest incr backup; db1:/var/backups/radiology/imaging-x.dump")
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    label = "20261130-120102F_20261130-130001I"
+    pgbackrest = {"stanza": "radiology", "label": label, "type": "incr", "database_bytes": 30_618_419,
+                  "stored_bytes": 524_288, "started": 1_795_006_801, "stopped": 1_795_006_803,
+                  "lsn_start": "0/5000028", "lsn_stop": "0/5000138"}  # fmt: skip
+    write_json(tmp_path / "backup.json", {"host": "db1", "pgbackrest": pgbackrest, "dump": "/var/backups/x.dump"})
+    report, md, html = built(tmp_path)
+    assert "backup.json" not in report["missing"] and report["backup"]["pgbackrest"]["label"] == label
+    line = (
+        f"Backup: pgBackRest incr backup `{label}` of stanza radiology on db1: database 29.2 MiB, stored 0.5 MiB, "
+        f"2 s (restore: `pgbackrest --stanza=radiology --set={label} restore`); pg_dump `db1:/var/backups/x.dump`"
+    )
+    assert f"- {line}" in md
+    assert f"<code>{label}</code>" in html
+
+
+def test_a_backup_record_without_a_label_is_a_problem_not_a_backup(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path, backup_json=False)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    assert "backup.json" in built(tmp_path)[0]["missing"]
+    write_json(tmp_path / "backup.json", {"host": "db1", "pgbackrest": {"type": "incr"}, "dump": None})
+    report, md, _ = built(tmp_path)
+    assert report["backup"] is None
+    assert any("has no label" in p for p in report["problems"])
+    assert any("names neither a pgBackRest backup nor a dump" in p for p in report["problems"])
+    assert "planned, but no backup.json says it was taken" in md
 
 
 def test_a_load_named_in_run_json_that_left_nothing_is_not_a_zero(tmp_path):

@@ -16,7 +16,7 @@ from .report_final import final_state
 from .report_headline import headline
 from .report_html import render_html
 from .report_md import render_markdown
-from .report_run import RUN_JSON, STATE_END_JSON, read_run, read_state_end
+from .report_run import BACKUP_JSON, RUN_JSON, STATE_END_JSON, read_backup, read_run, read_state_end
 from .report_stages import stage_ran
 from .rundir import SWITCH_WORDS, phase_rows, read_gates, read_loads, read_task_checks, read_watches
 
@@ -34,8 +34,11 @@ def expected_files(final: dict[str, Any], run: dict[str, Any] | None, phases: li
         names.append("verify-rollback.json")
     if run is None:
         names.append("load/summary.json")  # whether a load ran is unknown: say so when none is there
-    elif run.get("load"):
-        names.append(f"{run['load']['folder']}/summary.json")
+    else:
+        if run.get("load"):
+            names.append(f"{run['load']['folder']}/summary.json")
+        if run.get("backup"):
+            names.append(BACKUP_JSON)
     if not final["dry_run"]:
         if final["playbook"] != "rollback":
             names.append("watch.json")
@@ -66,6 +69,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
     task_checks = read_task_checks(run_dir, problems)
     run = read_run(run_dir, problems)
     state = read_state_end(run_dir, problems)
+    backup = read_backup(run_dir, problems)
     series = _series(loads)
     starts = [p["started_epoch"] for p in phases if p["started_epoch"] is not None] + [s["epoch"] for s in series]
     origin = min(starts) if starts else None
@@ -92,10 +96,11 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "total_seconds": total_seconds,
         "missing": [name for name in expected_files(final, run, phases) if not (run_dir / name).exists()],
         "problems": problems,
-        "headline": headline(final, run, total_seconds),
+        "headline": headline(final, run, total_seconds, backup),
         "figures": figs,
         "final_state": final,
         "run": run,
+        "backup": backup,
         "state_end": state,
         "phases": phases,
         "gates": gates,

@@ -8,9 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from .fmt import seconds
+from .report_run import backup_text
 
 
-def _run_lines(run: dict[str, Any] | None) -> list[str]:
+def _backup_line(run: dict[str, Any], backup: dict[str, Any] | None) -> str:
+    if backup is not None:
+        return f"Backup: {backup_text(backup)}"
+    if run.get("backup"):
+        return f"Backup: {run['backup']} planned, but no backup.json says it was taken"
+    return "Backup: none taken in this run (run.json records no backup)"
+
+
+def _run_lines(run: dict[str, Any] | None, backup: dict[str, Any] | None = None) -> list[str]:
     if run is None:
         return [
             "Run: not recorded (no run.json): operator, change id, dry run or not, artifact, releases and backup "
@@ -18,7 +27,6 @@ def _run_lines(run: dict[str, Any] | None) -> list[str]:
         ]
     releases = run.get("releases") if isinstance(run.get("releases"), dict) else {}
     release_text = ", ".join(f"{b} {releases.get(b) or 'not recorded'}" for b in ("legacy", "imaging"))
-    backup = run.get("backup")
     started = f", started {run['started']}" if run.get("started") else ""
     took_over = f"; took the lock over from {run['lock_taken_over_from']}" if run.get("lock_taken_over_from") else ""
     return [
@@ -26,11 +34,16 @@ def _run_lines(run: dict[str, Any] | None) -> list[str]:
         f"by {run.get('operator') or 'an operator not recorded'}{started}; change id: "
         f"{run.get('change_id') or 'none given'}{took_over}",
         f"Artifact: {run.get('artifact_id') or 'not recorded'}; releases: {release_text}",
-        f"Backup: {backup}" if backup else "Backup: none taken in this run (run.json records no backup)",
+        _backup_line(run, backup),
     ]
 
 
-def headline(final: dict[str, Any], run: dict[str, Any] | None, total_seconds: float | None) -> list[str]:
+def headline(
+    final: dict[str, Any],
+    run: dict[str, Any] | None,
+    total_seconds: float | None,
+    backup: dict[str, Any] | None = None,
+) -> list[str]:
     lines = [
         f"Verdict: {final['verdict'].upper()}" + (f" ({final['reasons'][0]})" if final["verdict"] == "unknown" else "")
     ]
@@ -43,7 +56,7 @@ def headline(final: dict[str, Any], run: dict[str, Any] | None, total_seconds: f
         serving += f"; lock: {final['lock']}"
     lines.append(serving)
     lines.append(f"Write freeze for users: {final['freeze']['text']}")
-    lines += _run_lines(run)
+    lines += _run_lines(run, backup)
     rolled_back = "yes" if final["rolled_back"] else "no" if final["last_phase"] else "not known (no phase record)"
     lines.append(
         f"Rolled back: {rolled_back}; total time "

@@ -3,7 +3,11 @@ when it ended, read from the hosts). Both are optional; a missing one is said, n
 
     run.json        {"playbook": "cutover" | "rollback", "run_id", "operator", "change_id" | null,
                      "check_mode": bool, "artifact_id" | null, "releases": {"legacy", "imaging"},
-                     "backup": "db1:/var/backups/...dump" | null, "load": null | {"users": 100, "folder": "load"}}
+                     "backup": "db1: pgBackRest incr backup; db1:/var/backups/...dump" | null (what the run takes),
+                     "load": null | {"users": 100, "folder": "load"}}
+    backup.json     the backup the cutover took before the target was replaced, on the primary:
+                    {"host", "pgbackrest": null | {"stanza", "label", "type", "database_bytes", "stored_bytes",
+                     "started", "stopped" (epoch seconds), "lsn_start", "lsn_stop"}, "dump": null | path}
     state-end.json  {"read_at", "serving": "imaging" | "legacy" | "mixed" | "none",
                      "web": {host: {"backend", "release"}},
                      "writes": {"legacy": {host: {"reachable", "writes_frozen"}}, "imaging": {host: {...}}},
@@ -19,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 RUN_JSON = "run.json"
+BACKUP_JSON = "backup.json"
+MIB = 1048576
 STATE_END_JSON = "state-end.json"
 BACKENDS = ("legacy", "imaging")
 SERVING = (*BACKENDS, "mixed", "none")
@@ -55,6 +61,43 @@ def read_run(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
         problems.append(f"run.json: load {load!r} names no folder")
         doc["load"] = None
     return doc
+
+
+def read_backup(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
+    """backup.json, or None when the run took no backup (or left an unusable record, listed in problems)."""
+    doc = _read_object(run_dir / BACKUP_JSON, problems)
+    if doc is None:
+        return None
+    pgbackrest = doc.get("pgbackrest")
+    if pgbackrest is not None and not (isinstance(pgbackrest, dict) and isinstance(pgbackrest.get("label"), str)):
+        problems.append(f"backup.json: the pgBackRest backup {pgbackrest!r} has no label")
+        doc["pgbackrest"] = None
+    if doc.get("pgbackrest") is None and not isinstance(doc.get("dump"), str):
+        problems.append("backup.json: names neither a pgBackRest backup nor a dump")
+        return None
+    return doc
+
+
+def backup_text(backup: dict[str, Any]) -> str:
+    """One line: which backup, where, how big and how long; what to restore it with."""
+    host = backup.get("host") or "host not recorded"
+    parts = []
+    bk = backup.get("pgbackrest")
+    if bk:
+        took = ""
+        if isinstance(bk.get("started"), int | float) and isinstance(bk.get("stopped"), int | float):
+            took = f", {bk['stopped'] - bk['started']:.0f} s"
+        size = ""
+        if isinstance(bk.get("database_bytes"), int | float) and isinstance(bk.get("stored_bytes"), int | float):
+            size = f": database {bk['database_bytes'] / MIB:,.1f} MiB, stored {bk['stored_bytes'] / MIB:,.1f} MiB"
+        stanza = bk.get("stanza") or "not recorded"
+        parts.append(
+            f"pgBackRest {bk.get('type') or ''} backup `{bk['label']}` of stanza {stanza} on {host}{size}{took} "
+            f"(restore: `pgbackrest --stanza={stanza} --set={bk['label']} restore`)"
+        )
+    if backup.get("dump"):
+        parts.append(f"pg_dump `{host}:{backup['dump']}`")
+    return "; ".join(parts)
 
 
 def read_state_end(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
