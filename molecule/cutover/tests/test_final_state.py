@@ -62,8 +62,24 @@ def _only(host, *names):
         pytest.skip(f"not a {'/'.join(names)} host")
 
 
+def _standby(host):
+    return host.check_output("su postgres -c %s", "psql -tAc 'SELECT pg_is_in_recovery()'") == "t"
+
+
+def _only_db(host, role):
+    """Step 8 fails the primary over to cutover-db2 and step 9 makes cutover-db its standby: the roles are read."""
+    _only(host, "db", "db2")
+    if _standby(host) != (role == "standby"):
+        pytest.skip(f"not the {role}")
+
+
+def test_after_the_failover_db2_is_the_primary_and_db_its_standby(host):
+    _only(host, "db", "db2")
+    assert _standby(host) == (_name(host) == "cutover-db")
+
+
 def test_postgresql_holds_every_examination(host):
-    _only(host, "db")
+    _only(host, "db", "db2")
     assert host.service("postgresql").is_running
     count = host.check_output("su postgres -c %s", "psql -tAc 'SELECT count(*) FROM examinations' imaging")
     assert int(count) == EXAMINATIONS
@@ -73,8 +89,8 @@ def test_postgresql_holds_every_examination(host):
 
 
 def test_the_standby_streams_and_holds_every_row_the_primary_has(host):
-    _only(host, "db2")
-    primary = host.get_host("docker://cutover-db")
+    _only_db(host, "standby")
+    primary = host.get_host("docker://" + ({"cutover-db", "cutover-db2"} - {_name(host)}).pop())
     state = primary.check_output(
         "su postgres -c %s", "psql -tAc \"SELECT state || ' ' || sync_state FROM pg_stat_replication\""
     )
@@ -91,10 +107,14 @@ def test_the_standby_streams_and_holds_every_row_the_primary_has(host):
 
 
 def test_backups_of_the_database_and_its_wal(host):
-    _only(host, "db")
+    _only_db(host, "primary")
     info = json.loads(host.check_output("su postgres -c %s", "pgbackrest --stanza=imaging --output=json info"))[0]
     assert info["status"]["code"] == 0 and info["backup"], info["status"]
     assert host.check_output("su postgres -c %s", "psql -tAc 'SELECT archived_count > 0 FROM pg_stat_archiver'") == "t"
+    # every cutover that migrated took a backup in its preflight, named in its backup.json: it is in the repository
+    named = {json.loads(p.read_text())["pgbackrest"]["label"] for p in _REPORTS.glob("*/backup.json")}
+    assert len(named) >= 4, f"backups named by the cutovers under {_REPORTS}: {named}"
+    assert named <= {b["label"] for b in info["backup"]}, [b["label"] for b in info["backup"]]
 
 
 def _switched(report):
@@ -224,14 +244,14 @@ def _as_runtime_role(host, sql):
     ],
 )
 def test_the_runtime_role_cannot_change_the_data_or_the_schema(host, sql):
-    _only(host, "db")
+    _only_db(host, "primary")
     result = _as_runtime_role(host, sql)
     refused = "permission denied" in result.stderr or "must be owner" in result.stderr
     assert result.rc != 0 and refused, (result.stdout, result.stderr)
 
 
 def test_the_runtime_role_reads_and_owns_nothing(host):
-    _only(host, "db")
+    _only_db(host, "primary")
     assert _as_runtime_role(host, "SELECT count(*) FROM examinations").stdout.strip() == str(EXAMINATIONS)
     owners = host.check_output(
         "su postgres -c %s",
@@ -255,6 +275,8 @@ def test_the_runtime_role_reads_and_owns_nothing(host):
         ("db", "/etc/pgbackrest.conf", 0o640),  # the repository's key: root and the postgres group
         ("db", "/var/lib/pgbackrest", 0o750),
         ("db2", "/var/lib/postgresql/.pgpass-replication", 0o600),
+        ("db", "/var/lib/postgresql/.pgpass-replication", 0o600),  # the standby since step 9
+        ("db2", "/etc/pgbackrest.conf", 0o640),
     ],
 )
 def test_secrets_and_patient_data_at_rest_are_root_or_owner_only(host, name, path, mode):
