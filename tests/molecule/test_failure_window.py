@@ -29,6 +29,7 @@ def test_window_spans_first_to_last_failure_with_padding(tmp_path):
     assert window["since"] == int(STARTED + 35.46)
     assert window["until"] == int(STARTED + 45.75) + 1
     assert window["since_utc"] == "2026-11-29T08:20:35Z"
+    assert (window["first_epoch"], window["last_epoch"]) == (round(STARTED + 40.46, 3), round(STARTED + 40.75, 3))
 
 
 def test_no_failure_no_window(tmp_path):

@@ -2,9 +2,10 @@
 """The window in which a step's simulated users saw failed requests, and the log lines inside it.
 
     failure_window.py window LOAD_DIR [--pad SECONDS]
-        prints {"failed": N, "since": EPOCH, "until": EPOCH, "since_utc": ..., "until_utc": ...}: the first and
-        last failed request of the load (requests.csv, times relative to summary.json's started_epoch), widened
-        by --pad on each side (default 5). With no failed request: {"failed": 0}.
+        prints {"failed": N, "since": EPOCH, "until": EPOCH, "since_utc": ..., "until_utc": ..., "first_epoch": ...,
+        "last_epoch": ...}: the first and last failed request of the load (requests.csv, times relative to
+        summary.json's started_epoch; first/last to the millisecond), widened by --pad on each side (default 5)
+        into whole seconds (since/until). With no failed request: {"failed": 0}.
 
     failure_window.py cut --since EPOCH --until EPOCH LOG OUT
         writes to OUT the lines of an nginx log (error log "2026/11/29 10:23:01 ..." or access log
@@ -46,6 +47,8 @@ def failure_window(load_dir: Path, pad: float) -> dict[str, object]:
         "until": int(until) + 1,
         "since_utc": _utc(since),
         "until_utc": _utc(until),
+        "first_epoch": round(started + min(times), 3),
+        "last_epoch": round(started + max(times), 3),
     }
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run one playbook of the project the way an operator does, optionally with a fault injected mid-run.
 
-    run_playbook.py --inventory INV --run-dir DIR [--fault-when PHASE:STATUS (--kill | --exec CMD)]
+    run_playbook.py --inventory INV --run-dir DIR [--before CMD] [--fault-when PHASE:STATUS (--kill | --exec CMD)]
                     -- PLAYBOOK [ansible-playbook arguments]
 
 The playbook runs as `ansible-playbook -i INV PLAYBOOK ...` with RADIOLOGY_RUN_DIR=DIR; its output goes to
@@ -11,7 +11,10 @@ radiology_phases callback as each phase starts and ends) are polled; once PHASE 
   --kill       the controller dies: SIGKILL to ansible-playbook and every process it started (no rescue,
                no handler, no report: what a lost SSH session or a rebooted laptop leaves behind);
   --exec CMD   CMD runs through the shell (e.g. stop the new service on every app host).
-Prints one JSON object: rc, seconds, whether and when the fault fired, and the log's last lines.
+With --before, CMD runs through the shell first (e.g. the primary database's host is lost), and the playbook
+starts only if it succeeded.
+Prints one JSON object: rc, seconds, the command before (rc, epoch seconds it started and ended, output), whether and
+when the fault fired, and the log's last lines.
 Exits 0 whatever the playbook did (the caller asserts on rc); 2 on bad usage.
 """
 
@@ -51,6 +54,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inventory", required=True)
     parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--before", metavar="CMD", help="a shell command run before the playbook")
     parser.add_argument("--fault-when", metavar="PHASE:STATUS")
     fault = parser.add_mutually_exclusive_group()
     fault.add_argument("--kill", action="store_true")
@@ -71,6 +75,14 @@ def main(argv: list[str]) -> int:
         when = (phase, status)
 
     args.run_dir.mkdir(parents=True, exist_ok=True)
+    before: dict[str, Any] | None = None
+    if args.before:
+        before = {"command": args.before, "started_epoch": round(time.time(), 3)}
+        done = subprocess.run(args.before, shell=True, capture_output=True, text=True, check=False)
+        before.update(rc=done.returncode, ended_epoch=round(time.time(), 3), output=done.stdout + done.stderr)
+        if done.returncode != 0:
+            print(json.dumps({"rc": None, "seconds": 0, "before": before, "fault": {"fired": False}, "tail": []}))
+            return 0
     env = {**os.environ, "RADIOLOGY_RUN_DIR": str(args.run_dir.resolve()), "ANSIBLE_NOCOLOR": "1"}
     env.pop("ANSIBLE_FORCE_COLOR", None)  # a plain log, searchable by the scenario
     log_path = args.run_dir / "ansible.log"
@@ -105,6 +117,7 @@ def main(argv: list[str]) -> int:
     result = {
         "rc": process.returncode,
         "seconds": round(time.monotonic() - started, 1),
+        "before": before,
         "fault": fired,
         "log": str(log_path),
         "tail": lines[-TAIL_LINES:],

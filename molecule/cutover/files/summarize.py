@@ -36,6 +36,7 @@ def step_figures(folder: Path) -> dict[str, Any]:
         "load": {k: load.get(k) for k in ("requests", "ok", "frozen", "failed")}
         | {"p99_ms": (load.get("latency_ms") or {}).get("p99")},
         "tasks": {k: tasks.get(k) for k in ("backend", "live_checked", "deleted_checked", "missing_count", "ok")},
+        "failover": _read(folder / "failover.json"),
     }
 
 
@@ -64,6 +65,16 @@ def markdown(steps: list[dict[str, Any]]) -> str:
             f"{s['load']['p99_ms']} | {t['backend']}: {t['live_checked']}/{t['deleted_checked']} "
             f"(missing {t['missing_count']}) | {phases} |"
         )
+    for s in steps:
+        f = s.get("failover")
+        if f:
+            reaction = f["failover_started_epoch"] - f["lost_epoch"]
+            lines.append(
+                f"\n{s['step']}: the primary lost, the failover started {reaction:.1f} s later and took "
+                f"{f['failover_seconds']} s; users' error window {f['error_window_seconds']} s "
+                f"(last failed request {f['last_failed_after_failover_end_seconds']} s after the failover ended), "
+                f"{f['failed_requests']} of {f['requests']} requests failed"
+            )
     return "\n".join(lines) + "\n"
 
 
