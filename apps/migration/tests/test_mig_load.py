@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg
+import pytest
 from mig_helpers import migrate, pg_execute
 from radiology_contract.tables import TABLES
 from radiology_migration.load import LOCK_KEY
@@ -60,6 +61,23 @@ def test_the_schema_django_made_is_intact_after_the_load(snapshot: Path, target_
     assert any("gin_trgm_ops" in row[2] for row in before)  # the real Django schema, trigram indexes included
     assert migrate("load", "--snapshot", str(snapshot), "--dsn", target_dsn)[0] == 0
     assert pg_execute(target_dsn, SCHEMA_SQL) == before
+
+
+def test_index_workers_limit_the_rebuild_of_this_load_only(snapshot: Path, target_dsn: str) -> None:
+    server = pg_execute(target_dsn, "SELECT current_setting('max_parallel_maintenance_workers')::int")[0][0]
+    code, doc = migrate("load", "--snapshot", str(snapshot), "--dsn", target_dsn, "--index-workers", "0")
+    assert code == 0, doc
+    assert doc["index_workers"] == 0 and server > 0  # stage 1's setting, where the server allows parallel builds
+    code, doc = migrate("load", "--snapshot", str(snapshot), "--dsn", target_dsn)
+    assert code == 0, doc
+    assert doc["index_workers"] == server  # the transaction's setting did not outlive it
+
+
+def test_index_workers_must_be_a_count(snapshot: Path, target_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        migrate("load", "--snapshot", str(snapshot), "--dsn", target_dsn, "--index-workers", "-1")
+    assert exit_info.value.code == 2
+    assert "--index-workers: must be 0 or more: -1" in capsys.readouterr().err
 
 
 def test_check_mode_reports_and_changes_nothing(snapshot: Path, target_dsn: str) -> None:

@@ -26,6 +26,16 @@ ADMIN_TOKEN_ENV = "LEGACY_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, n
 ADMIN_TOKEN_FILE_ENV = "RADIOLOGY_MIGRATE_ADMIN_TOKEN_FILE"  # noqa: S105 - the name of a variable
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the human summary")
 
@@ -181,6 +191,7 @@ def cmd_load(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> 
         force_overwrite=args.force_overwrite,
         lock_timeout_s=args.lock_timeout,
         maintenance_work_mem=args.maintenance_work_mem,
+        index_workers=args.index_workers,
         analyze=not args.no_analyze,
     )
     load.run(outcome, Path(args.snapshot), _dsn(args), options, progress=progress)
@@ -357,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force-overwrite", action="store_true", help="overwrite target rows newer than the snapshot")
     p.add_argument("--lock-timeout", type=float, default=60.0, help="seconds to wait for locks (default 60)")
     p.add_argument("--maintenance-work-mem", default="512MB", help="for the index rebuild (default 512MB)")
+    p.add_argument(
+        "--index-workers",
+        type=_non_negative_int,
+        metavar="N",
+        help="parallel workers per index rebuild (PostgreSQL's max_parallel_maintenance_workers; default: the "
+        "server's). 0 builds each index in one process, leaving the other cores to users",
+    )
     p.add_argument("--no-analyze", action="store_true", help="skip ANALYZE of the loaded tables")
     _add_progress(p)
     p.set_defaults(func=cmd_load)

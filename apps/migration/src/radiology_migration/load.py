@@ -38,6 +38,9 @@ class LoadOptions:
     force_overwrite: bool = False  # replace target rows newer than the snapshot
     lock_timeout_s: float = 60.0
     maintenance_work_mem: str = "512MB"
+    # max_parallel_maintenance_workers for the index rebuild: None keeps the server's setting (2 by default); 0
+    # builds each index in one process, leaving the other cores to users while the legacy still serves (stage 1).
+    index_workers: int | None = None
     analyze: bool = True
 
 
@@ -286,6 +289,8 @@ def _load(
     names = [t.postgres for t in TABLES]
     timings: dict[str, float] = {}
     conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", [opts.maintenance_work_mem])
+    if opts.index_workers is not None:
+        conn.execute("SELECT set_config('max_parallel_maintenance_workers', %s, true)", [str(opts.index_workers)])
     t0 = time.perf_counter()
     with progress.waiting(f"dropping {objects.count()} indexes and constraints, emptying the tables"):
         schema_objects.drop(conn, objects)
@@ -311,6 +316,8 @@ def _load(
     with progress.waiting(f"rebuilding {objects.count()} indexes and constraints"):
         schema_objects.rebuild(conn, objects)
     timings["rebuild_indexes_constraints"] = time.perf_counter() - t4
+    row = conn.execute("SELECT current_setting('max_parallel_maintenance_workers')::int").fetchone()
+    index_workers = row[0] if row else None
     sequences = schema_objects.reset_sequences(conn, names)
     with progress.waiting("counting the loaded rows"):
         after = {t.kind: pg.count(conn, t) for t in TABLES}
@@ -336,6 +343,7 @@ def _load(
             "target_counts_after": after,
             "sequences_reset": sequences,
             "rebuilt_objects": objects.count(),
+            "index_workers": index_workers,  # parallel workers each index rebuild was allowed
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "rows": total_rows,
             "rows_per_second": round(total_rows / total) if total > 0 else None,
