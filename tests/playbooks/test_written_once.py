@@ -36,7 +36,7 @@ def _all_tasks() -> Iterator[tuple[str, dict]]:
             yield f"tasks/{path.name}", task
 
 
-@pytest.mark.parametrize("playbook", ["cutover.yml", "rollback.yml"])
+@pytest.mark.parametrize("playbook", ["cutover.yml", "rollback_phases.yml"])
 def test_guards_read_the_decision_of_the_run(playbook):
     guards = [
         task

@@ -29,7 +29,7 @@ def playbook_of(run: dict[str, Any] | None, phases: list[dict[str, Any]]) -> str
 
 def _did_roll_back(steps: list[dict[str, Any]]) -> bool:
     # A rollback happened when one of its phases did work beyond reading the state, lifting a leftover freeze and
-    # watching (rollback.yml's plays also run after every successful cutover, as no-ops, and by hand with the
+    # watching (rollback_phases.yml's plays also run after every successful cutover, as no-ops, and by hand with the
     # legacy already active only lift its freeze).
     return any(
         is_rollback_phase(p["phase"])
