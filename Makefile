@@ -82,8 +82,8 @@ lint: venv ## yamllint, ansible-lint (production profile, offline), ruff
 	ruff format --check .
 
 .PHONY: unit
-unit: venv frontend-deps ## Python tests of the apps (real DuckDB, PostgreSQL, HTTP) and the frontend's unit tests
-	@for t in $(wildcard apps/*/tests) tests; do echo "== pytest $$t"; pytest -q $$t || exit 1; done
+unit: venv frontend-deps ## the apps' Python tests (real DuckDB, PostgreSQL, HTTP; UNIT_JOBS=2 folders at a time), the frontend's unit tests
+	scripts/unit-tests.sh
 	cd apps/frontend && npm test --silent
 
 .PHONY: molecule
