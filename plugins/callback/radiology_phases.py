@@ -12,8 +12,10 @@ the commands they start write their evidence (verify.json, api-diff.json, load/,
 Progress of the long steps on the hosts (snapshot, load, verify: playbooks/tasks/follow_progress.yml): a task that
 registers radiology_follow_progress prints a host's progress file at every retry of its `until` loop. The new lines
 of each look are appended, as they arrive, to <run dir>/progress.log, prefixed with the host, each line once (the
-lines already appended are counted per host, file and task). The API diff writes there itself. Operators
-`tail -f` that file; Ansible's own output is unchanged.
+lines already appended are counted per host, file and task). A step run in the foreground (radiology_follow_wait: the
+steps users wait on) writes its progress lines to its stderr; the task registers radiology_follow_waited, and its
+lines are appended when it ends. The API diff writes there itself. Operators `tail -f` that file; Ansible's own
+output is unchanged.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ FOLLOW_REGISTER = "radiology_follow_progress"
 FOLLOW_SCRIPT = "radiology-follow-progress"
 JOB_ENDED = "job: ended"
 JOB_STATUSES = ("job: running", JOB_ENDED)
+# The mark of a step run in the foreground: its progress lines are those of its stderr that read as progress lines.
+WAITED_REGISTER = "radiology_follow_waited"
+PROGRESS_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ ")
 # The last line of a step, as radiology_migration.progress writes it: `<time> <step> done ...` or `... failed: ...`.
 FINAL_LINE = re.compile(r"^\S+ \S+ (?:done(?: |$)|failed: )")
 
@@ -193,6 +198,9 @@ class CallbackModule(CallbackBase):
     # -- progress of the steps followed on the hosts ---------------------------------------------------
     def _follow(self, result: Any, last: bool) -> None:
         """Append the lines of a follow task's look at a host's progress file that were not appended yet."""
+        if self.run_dir is not None and getattr(result._task, "register", None) == WAITED_REGISTER:
+            self._waited(result)
+            return
         if self.run_dir is None or getattr(result._task, "register", None) != FOLLOW_REGISTER:
             return
         stdout = result._result.get("stdout")
@@ -212,6 +220,18 @@ class CallbackModule(CallbackBase):
             out.append(f"{host} {_stamp()} stopped following {source} after {looks} looks without its last line")
         if out:
             self._append_progress(out)
+
+    def _waited(self, result: Any) -> None:
+        """Append the progress lines a step run in the foreground wrote to its stderr, once it ended."""
+        stderr = result._result.get("stderr")
+        if not isinstance(stderr, str) or result._result.get("skipped"):
+            return
+        host = self._host(result)
+        lines = [line for line in stderr.splitlines() if PROGRESS_LINE.match(line)]
+        out = [f"{host} {line}" for line in lines]
+        if not any(FINAL_LINE.match(line) for line in lines):
+            out.append(f"{host} {_stamp()} the command ended without its last progress line (killed?): see its result")
+        self._append_progress(out)
 
     def _append_progress(self, lines: list[str]) -> None:
         assert self.run_dir is not None

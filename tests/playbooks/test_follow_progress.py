@@ -146,3 +146,65 @@ def test_check_mode_skips_a_changing_step_and_runs_a_read_only_one(tmp_path: Pat
         "localhost 2026-11-29T13:05:01Z verify started",
         "localhost 2026-11-29T13:05:02Z verify done",
     ]
+
+
+def test_a_step_waited_for_is_one_task_and_its_progress_still_reaches_the_run(tmp_path: Path, legacy_db: Path) -> None:
+    host_file = tmp_path / "host" / "cutover-x.snapshot.progress.log"
+    host_file.parent.mkdir()
+    out = tmp_path / "host" / "cutover-x.duckdb"
+    argv = [str(BIN / "radiology-migrate"), "snapshot", "--from-file", str(legacy_db), "--out", str(out), "--json"]
+    tasks = [
+        follow("snapshot", argv, host_file, radiology_follow_wait=True),
+        {"name": "Keep it", "ansible.builtin.set_fact": {"radiology_snapshot": "{{ radiology_follow_result }}"}},
+        {
+            "name": "The result reads as the command's did",
+            "ansible.builtin.assert": {
+                "that": [
+                    "radiology_snapshot.rc == 0",
+                    "(radiology_snapshot.stdout | from_json).ok",
+                    "radiology_snapshot is changed",
+                ]
+            },
+        },
+    ]
+    proc, _ = run(tmp_path, tasks)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    # One task on the host: the command. Then the result kept, and the caller's two tasks; the background job's
+    # tasks (start, looks, collect, clean-up) are all skipped.
+    assert len(re.findall(r"^changed: \[localhost\]", proc.stdout, flags=re.M)) == 1, proc.stdout[-3000:]
+    assert len(re.findall(r"^ok: \[localhost\]", proc.stdout, flags=re.M)) == 3, proc.stdout[-3000:]
+    assert len(re.findall(r"^skipping: \[localhost\]", proc.stdout, flags=re.M)) == 5, proc.stdout[-3000:]
+    log = controller_log(tmp_path)
+    assert re.fullmatch(r"localhost \S+ snapshot started \(pid \d+\)", log[0])
+    assert re.fullmatch(r"localhost \S+ snapshot done [1-9]\d* rows in [\d.]+s", log[-1])
+    assert len(log) == len(set(log)) and sum(" done " in line for line in log) == 1
+    # No background job: no status file, no progress file on the host.
+    assert sorted(p.name for p in host_file.parent.iterdir()) == ["cutover-x.duckdb", "cutover-x.duckdb.meta.json"]
+    assert not (tmp_path / "async").exists() or not list((tmp_path / "async").glob("*"))
+
+
+def test_a_step_waited_for_that_fails_is_judged_by_its_caller_or_fails_here(tmp_path: Path) -> None:
+    argv = ["/bin/sh", "-c", 'echo "2026-11-29T13:05:01Z load started (pid $$)" >&2; echo warning >&2; exit 3', "sh"]
+    judged = [
+        follow("load", argv, tmp_path / "a.log", radiology_follow_wait=True, radiology_follow_fail_on_error=False),
+        {"name": "Judged here", "ansible.builtin.assert": {"that": ["radiology_follow_result.rc == 3"]}},
+    ]
+    proc, _ = run(tmp_path, judged)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    log = controller_log(tmp_path)
+    assert log[0] == "localhost 2026-11-29T13:05:01Z load started (pid " + log[0].split("(pid ")[1]
+    assert "warning" not in "\n".join(log)  # only progress lines of its stderr
+    assert "ended without its last progress line" in log[-1]
+    proc, _ = run(tmp_path, [follow("load", argv, tmp_path / "b.progress.log", radiology_follow_wait=True)])
+    assert proc.returncode != 0
+    assert re.search(r"fatal: \[localhost\]: FAILED! .*\"rc\": 3", proc.stdout), proc.stdout[-3000:]
+
+
+def test_check_mode_skips_a_changing_step_waited_for(tmp_path: Path) -> None:
+    tasks = [
+        follow("load", ["/bin/false"], tmp_path / "load.progress.log", radiology_follow_wait=True),
+        {"name": "Skipped", "ansible.builtin.assert": {"that": ["radiology_follow_result is skipped"]}},
+    ]
+    proc, _ = run(tmp_path, tasks, "--check")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert controller_log(tmp_path) == []

@@ -108,3 +108,23 @@ def test_progress_lines_reads_the_follow_output() -> None:
     assert phases.progress_lines("not a follow output") == ([], None)
     assert phases.FINAL_LINE.match(LINES[-1]) and not phases.FINAL_LINE.match(LINES[2])
     assert phases.FINAL_LINE.match("2026-11-29T13:05:41Z verify failed: row counts differ")
+
+
+def waited(host: str, stderr: str, **extra) -> SimpleNamespace:
+    """The result of a step run in the foreground (radiology_follow_wait): its progress lines are on its stderr."""
+    task = SimpleNamespace(register="radiology_follow_waited", _uuid="w1", get_name=lambda: "Run in the foreground")
+    return SimpleNamespace(_host=Host(host), _task=task, _result={"stderr": stderr, "stdout": "{}", **extra})
+
+
+def test_a_step_waited_for_gives_its_progress_lines_when_it_ends(callback, tmp_path: Path) -> None:
+    stderr = "\n".join([LINES[0], "a warning that is not progress", *LINES[1:]])
+    callback.v2_runner_on_ok(waited("legacy1", stderr))
+    assert progress_log(tmp_path) == ["legacy1 " + line for line in LINES]
+
+
+def test_a_step_waited_for_without_its_last_line_is_said_and_a_skipped_one_writes_nothing(callback, tmp_path) -> None:
+    callback.v2_runner_on_ok(waited("legacy1", "", skipped=True))
+    assert not (tmp_path / "progress.log").exists()
+    callback.v2_runner_on_failed(waited("legacy1", "\n".join(LINES[:2]), failed=True, rc=-9))
+    assert progress_log(tmp_path)[:2] == ["legacy1 " + line for line in LINES[:2]]
+    assert "ended without its last progress line" in progress_log(tmp_path)[-1]
