@@ -36,6 +36,24 @@ def follow(step: str, argv: list[str], host_file: Path, **more) -> dict:
     }
 
 
+def snapshot_kept(argv: list[str], host_file: Path, **more) -> list[dict]:
+    """The snapshot followed (or waited for), its result kept by the caller and checked as the command's own."""
+    return [
+        follow("snapshot", argv, host_file, **more),
+        {"name": "Keep it", "ansible.builtin.set_fact": {"radiology_snapshot": "{{ radiology_follow_result }}"}},
+        {
+            "name": "The result reads as the command's did",
+            "ansible.builtin.assert": {
+                "that": [
+                    "radiology_snapshot.rc == 0",
+                    "(radiology_snapshot.stdout | from_json).ok",
+                    "radiology_snapshot is changed",
+                ]
+            },
+        },
+    ]
+
+
 def run(tmp_path: Path, tasks: list[dict], *extra: str) -> tuple[subprocess.CompletedProcess[str], float]:
     playbook = tmp_path / "follow.yml"
     playbook.write_text(yaml.safe_dump(play(tasks), sort_keys=False))
@@ -80,20 +98,7 @@ def test_a_snapshot_is_followed_and_its_result_kept_as_before(tmp_path: Path, le
     host_file.write_text("2026-01-01T00:00:00Z snapshot done 1 rows in 0.1s\n")  # an earlier attempt's last line
     out = tmp_path / "host" / "cutover-x.duckdb"
     argv = [str(BIN / "radiology-migrate"), "snapshot", "--from-file", str(legacy_db), "--out", str(out), "--json"]
-    tasks = [
-        follow("snapshot", argv, host_file),
-        {"name": "Keep it", "ansible.builtin.set_fact": {"radiology_snapshot": "{{ radiology_follow_result }}"}},
-        {
-            "name": "The result reads as the command's did",
-            "ansible.builtin.assert": {
-                "that": [
-                    "radiology_snapshot.rc == 0",
-                    "(radiology_snapshot.stdout | from_json).ok",
-                    "radiology_snapshot is changed",
-                ]
-            },
-        },
-    ]
+    tasks = snapshot_kept(argv, host_file)
     proc, _ = run(tmp_path, tasks)
     assert proc.returncode == 0, proc.stdout[-3000:]
     log = controller_log(tmp_path)
@@ -153,20 +158,7 @@ def test_a_step_waited_for_is_one_task_and_its_progress_still_reaches_the_run(tm
     host_file.parent.mkdir()
     out = tmp_path / "host" / "cutover-x.duckdb"
     argv = [str(BIN / "radiology-migrate"), "snapshot", "--from-file", str(legacy_db), "--out", str(out), "--json"]
-    tasks = [
-        follow("snapshot", argv, host_file, radiology_follow_wait=True),
-        {"name": "Keep it", "ansible.builtin.set_fact": {"radiology_snapshot": "{{ radiology_follow_result }}"}},
-        {
-            "name": "The result reads as the command's did",
-            "ansible.builtin.assert": {
-                "that": [
-                    "radiology_snapshot.rc == 0",
-                    "(radiology_snapshot.stdout | from_json).ok",
-                    "radiology_snapshot is changed",
-                ]
-            },
-        },
-    ]
+    tasks = snapshot_kept(argv, host_file, radiology_follow_wait=True)
     proc, _ = run(tmp_path, tasks)
     assert proc.returncode == 0, proc.stdout[-3000:]
     # One task on the host: the command. Then the result kept, and the caller's two tasks; the background job's
