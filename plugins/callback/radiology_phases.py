@@ -53,6 +53,8 @@ WAITED_REGISTER = "radiology_follow_waited"
 PROGRESS_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ ")
 # The last line of a step, as radiology_migration.progress writes it: `<time> <step> done ...` or `... failed: ...`.
 FINAL_LINE = re.compile(r"^\S+ \S+ (?:done(?: |$)|failed: )")
+# What progress.log says of a command that ended without that line (followed or waited for).
+NO_LAST_LINE = "the command ended without its last progress line (killed?): see its result"
 
 
 def _now() -> str:
@@ -214,7 +216,7 @@ class CallbackModule(CallbackBase):
         out = [f"{host} {line}" for line in lines[done:]]
         self.followed[key] = max(done, len(lines))
         if last and status == JOB_ENDED and not any(FINAL_LINE.match(line) for line in lines):
-            out.append(f"{host} {_stamp()} the command ended without its last progress line (killed?): see its result")
+            out.append(f"{host} {_stamp()} {NO_LAST_LINE}")
         elif last and result._result.get("failed"):
             looks = result._result.get("attempts", "all")
             out.append(f"{host} {_stamp()} stopped following {source} after {looks} looks without its last line")
@@ -230,7 +232,7 @@ class CallbackModule(CallbackBase):
         lines = [line for line in stderr.splitlines() if PROGRESS_LINE.match(line)]
         out = [f"{host} {line}" for line in lines]
         if not any(FINAL_LINE.match(line) for line in lines):
-            out.append(f"{host} {_stamp()} the command ended without its last progress line (killed?): see its result")
+            out.append(f"{host} {_stamp()} {NO_LAST_LINE}")
         self._append_progress(out)
 
     def _append_progress(self, lines: list[str]) -> None:
