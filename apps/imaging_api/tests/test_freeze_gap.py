@@ -18,6 +18,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from radiology_contract.locks import FREEZE_LOCK_KEY
 from radiology_testkit.postgres import PgServer
 
 from .conftest import IMAGING, imaging, migrated_database
@@ -120,8 +121,6 @@ def barrier(env: dict[str, str], timeout: float) -> subprocess.Popen[str]:
 
 def wait_until_barrier_waits(pg: PgServer) -> None:
     """Until PostgreSQL shows an exclusive request for the freeze lock waiting (a state, polled)."""
-    from imaging_api.studies.freeze import FREEZE_LOCK_KEY
-
     deadline = time.monotonic() + PATIENCE
     with pg.connect(DBNAME) as conn:
         conn.autocommit = True

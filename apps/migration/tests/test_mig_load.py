@@ -10,8 +10,8 @@ import duckdb
 import psycopg
 import pytest
 from mig_helpers import migrate, pg_execute
+from radiology_contract.locks import LOAD_LOCK_KEY
 from radiology_contract.tables import TABLES
-from radiology_migration.load import LOCK_KEY
 
 SCHEMA_SQL = (
     "SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
@@ -149,7 +149,7 @@ def test_missing_schema_is_named(snapshot: Path, pg_server) -> None:
 
 def test_a_second_load_waits_for_the_lock_and_gives_up(snapshot: Path, target_dsn: str) -> None:
     with psycopg.connect(target_dsn) as holder:
-        holder.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK_KEY])
         code, doc = migrate("load", "--lock-timeout", "1", "--snapshot", str(snapshot), "--dsn", target_dsn)
     assert code == 1 and "migration lock" in doc["error"]
     assert counts(target_dsn) == {t.kind: 0 for t in TABLES}

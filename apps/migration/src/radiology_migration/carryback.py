@@ -1,19 +1,25 @@
 """Carrying analysis tasks written on the new service back to the legacy one, for a rollback.
 
-`export_tasks` reads every stored task row from PostgreSQL (tombstones included: a task deleted on the new
-service must be deleted on the legacy one too) into a JSON file. `push_tasks` sends that file to the legacy
-service's loopback-only admin endpoint, which upserts the rows by task_id in one transaction. After both,
-`verify` against a fresh legacy snapshot proves that nothing was lost.
+`freeze_barrier` waits, once the new service's freeze marker exists on every app host, until every write that
+began before it has committed (the new service's writes hold FREEZE_LOCK_KEY shared; see
+imaging_api.studies.freeze). `export_tasks` then reads every stored task row from PostgreSQL (tombstones included:
+a task deleted on the new service must be deleted on the legacy one too) into a JSON file. `push_tasks` sends that
+file to the legacy service's loopback-only admin endpoint, which upserts the rows by task_id in one transaction.
+`radiology-migrate carry-back` runs the three in one process. After them, `verify` against a fresh legacy snapshot
+proves that nothing was lost.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from radiology_contract.fields import ANALYSIS_TASK_FIELDS, FieldType
+from radiology_contract.locks import FREEZE_LOCK_KEY
 from radiology_contract.responses import format_datetime, parse_datetime
 from radiology_contract.tables import ANALYSIS_TASKS
 
@@ -31,6 +37,27 @@ def _json_value(kind: FieldType, value: Any) -> Any:
     if kind is FieldType.JSON:
         return json.loads(value) if isinstance(value, (str, bytes)) else value
     return str(value) if kind in (FieldType.STR, FieldType.TEXT) else value
+
+
+def freeze_barrier(outcome: Outcome, dsn: str, timeout_seconds: float) -> None:
+    """Take the new service's freeze lock exclusively (waiting at most `timeout_seconds`) and let it go: from then
+    on every write either has committed or sees the freeze marker and writes nothing."""
+    if not 0 < timeout_seconds < float("inf"):
+        raise MigrationError(f"the freeze barrier's timeout must be more than 0 seconds, not {timeout_seconds}")
+    started = time.monotonic()
+    try:
+        with pg.connect(dsn) as conn, conn.transaction():
+            # lock_timeout for this transaction only; 0 would mean no limit in PostgreSQL, hence at least 1 ms.
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, round(timeout_seconds * 1000))}ms"])
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [FREEZE_LOCK_KEY])
+    except psycopg.errors.LockNotAvailable as e:
+        raise MigrationError(
+            f"writes still in flight on the new service after {timeout_seconds:g} s ({pg.describe_dsn(dsn)}): the "
+            "freeze barrier did not pass; do not export yet"
+        ) from e
+    waited = time.monotonic() - started
+    outcome.data.update(waited_s=round(waited, 3), timeout_s=timeout_seconds)
+    outcome.say(f"freeze barrier passed after {waited:.3f} s: no write in flight, later writes are refused")
 
 
 def export_tasks(outcome: Outcome, dsn: str, out: Path, since: str | None) -> None:

@@ -1,5 +1,5 @@
-"""`radiology-migrate`: snapshot, load, verify, apply, snapshot-verify, api-diff and bench, each with a human summary or
---json."""
+"""`radiology-migrate`: snapshot, load, verify, apply, snapshot-verify, api-diff, the rollback's carry-back and bench,
+each with a human summary or --json."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from .progress import DEFAULT_INTERVAL_S, Progress
 from .secret_files import read_secret, warn_password_on_command_line
 
 EXIT_OK = 0
+DEFAULT_BARRIER_TIMEOUT_S = 30.0
 EXIT_FAILED = 1
 DSN_ENV = "RADIOLOGY_MIGRATE_DSN"
 DSN_FILE_ENV = "RADIOLOGY_MIGRATE_DSN_FILE"
@@ -204,19 +205,31 @@ def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -
 
 APPLY_STEPS = ("snapshot", "load", "verify")
 SNAPSHOT_VERIFY_STEPS = ("snapshot", "verify")
+CARRY_BACK_STEPS = ("freeze-barrier", "export-tasks", "push-tasks")
 
 
-def _step_argv(args: argparse.Namespace) -> dict[str, list[str]]:
-    """The command line of each step of `apply` and `snapshot-verify`, as the operator would type it (`--opt=value`:
-    a value that starts with '-' stays a value). The load's only when the command has --since."""
+# The command lines of the steps of `apply`, `snapshot-verify` and `carry-back` are written as the operator would
+# type them (`--opt=value`: a value that starts with '-' stays a value), from the options of the command.
+def _token_argv(args: argparse.Namespace) -> list[str]:
     token = [f"--admin-token-env={args.admin_token_env}"]
     if args.admin_token_file:
         token.append(f"--admin-token-file={args.admin_token_file}")
+    return token
+
+
+def _dsn_argv(args: argparse.Namespace) -> list[str]:
     dsn = [f"--dsn-env={args.dsn_env}"]
     if args.dsn:
         dsn.append(f"--dsn={args.dsn}")
     if args.dsn_file:
         dsn.append(f"--dsn-file={args.dsn_file}")
+    return dsn
+
+
+def _step_argv(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line of each step of `apply` and `snapshot-verify`; the load's only when the command has
+    --since."""
+    token, dsn = _token_argv(args), _dsn_argv(args)
     progress = [f"--progress-every={args.progress_every!r}"]
     if args.progress:
         progress.append(f"--progress={args.progress}")
@@ -247,10 +260,24 @@ def _add_frozen_snapshot(p: argparse.ArgumentParser, name: str, what: str) -> No
     _add_dsn(p)
 
 
-def _run_steps(args: argparse.Namespace, outcome: Outcome, names: tuple[str, ...]) -> None:
-    """Run `names` in order, each exactly the single command (its own Outcome and Progress), stopping at the first
-    that fails; the outcome holds each step's document under steps, and failed_step."""
-    argv = _step_argv(args)
+def _carry_back_argv(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line of each step of `carry-back`."""
+    dsn = _dsn_argv(args)
+    return {
+        "freeze-barrier": ["freeze-barrier", *dsn, f"--timeout={args.barrier_timeout!r}"],
+        "export-tasks": [
+            *("export-tasks", *dsn, f"--out={args.out}"),
+            *([f"--since={args.since}"] if args.since else []),
+        ],
+        "push-tasks": [
+            *("push-tasks", f"--tasks-file={args.out}", f"--legacy-url={args.legacy_url}", *_token_argv(args)),
+        ],
+    }
+
+
+def _run_steps(outcome: Outcome, names: tuple[str, ...], argv: dict[str, list[str]]) -> None:
+    """Run `names` in order, each exactly the single command of `argv[name]` (its own Outcome and Progress),
+    stopping at the first that fails; the outcome holds each step's document under steps, and failed_step."""
     steps: dict[str, dict[str, object]] = {}
     outcome.data["failed_step"] = None
     outcome.data["steps"] = steps
@@ -270,13 +297,13 @@ def _run_steps(args: argparse.Namespace, outcome: Outcome, names: tuple[str, ...
 
 def cmd_apply(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
     """Stage 2 of a two-stage cutover in one process: `snapshot`, `load --since`, `verify`."""
-    _run_steps(args, outcome, APPLY_STEPS)
+    _run_steps(outcome, APPLY_STEPS, _step_argv(args))
 
 
 def cmd_snapshot_verify(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
     """A rollback's proof in one process: `snapshot` of the frozen legacy service, then `verify` of PostgreSQL
     against it (every task carried back, nothing else changed)."""
-    _run_steps(args, outcome, SNAPSHOT_VERIFY_STEPS)
+    _run_steps(outcome, SNAPSHOT_VERIFY_STEPS, _step_argv(args))
 
 
 def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
@@ -311,6 +338,16 @@ def cmd_push_tasks(args: argparse.Namespace, outcome: Outcome, _progress: Progre
     carryback.push_tasks(outcome, Path(args.tasks_file), args.legacy_url, token)
 
 
+def cmd_freeze_barrier(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    outcome.check_mode = True
+    carryback.freeze_barrier(outcome, _dsn(args), args.timeout)
+
+
+def cmd_carry_back(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
+    """A rollback's carry-back in one process: `freeze-barrier`, `export-tasks`, `push-tasks`."""
+    _run_steps(outcome, CARRY_BACK_STEPS, _carry_back_argv(args))
+
+
 def cmd_bench(args: argparse.Namespace, outcome: Outcome, _progress: Progress) -> None:
     if args.dsn:
         warn_password_on_command_line(args.dsn)
@@ -330,6 +367,35 @@ def cmd_checksum_sql(args: argparse.Namespace, outcome: Outcome, _progress: Prog
     if not names:
         raise MigrationError("--tables names no table")
     outcome.data["queries"] = copy_checksums.checksum_queries(names, args.schema)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text}")
+    return value
+
+
+def _add_barrier_timeout(p: argparse.ArgumentParser, flag: str) -> None:
+    p.add_argument(
+        flag,
+        type=_positive_seconds,
+        default=DEFAULT_BARRIER_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"wait at most SECONDS for the new service's writes in flight (default {DEFAULT_BARRIER_TIMEOUT_S:g})",
+    )
+
+
+def _add_tasks_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="JSON file to write the task rows to")
+    p.add_argument("--since", help="YYYY-MM-DDTHH:MM:SS: also count tasks created or deleted after it")
+
+
+def _add_legacy_url(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--legacy-url", required=True, help="base URL of the legacy service, from its own host")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -440,19 +506,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress(p)
     p.set_defaults(func=cmd_api_diff)
 
+    p = sub.add_parser(
+        "freeze-barrier",
+        help="rollback: wait until every write the new service began before its freeze marker has committed",
+    )
+    _common(p)
+    _add_dsn(p)
+    _add_barrier_timeout(p, "--timeout")
+    p.set_defaults(func=cmd_freeze_barrier)
+
     p = sub.add_parser("export-tasks", help="rollback: write every task row of PostgreSQL (tombstones too) to JSON")
     _common(p)
     _add_dsn(p)
-    p.add_argument("--out", required=True, help="JSON file to write")
-    p.add_argument("--since", help="YYYY-MM-DDTHH:MM:SS: also count tasks created or deleted after it")
+    _add_tasks_out(p)
     p.set_defaults(func=cmd_export_tasks)
 
     p = sub.add_parser("push-tasks", help="rollback: upsert exported task rows into the running legacy service")
     _common(p)
     p.add_argument("--tasks-file", required=True)
-    p.add_argument("--legacy-url", required=True, help="base URL of the legacy service, from its own host")
+    _add_legacy_url(p)
     _add_admin_token(p)
     p.set_defaults(func=cmd_push_tasks)
+
+    p = sub.add_parser(
+        "carry-back",
+        help="rollback, in one process: freeze-barrier, export-tasks to --out, push-tasks of that file",
+    )
+    _common(p)
+    _add_dsn(p)
+    _add_tasks_out(p)
+    _add_legacy_url(p)
+    _add_admin_token(p)
+    _add_barrier_timeout(p, "--barrier-timeout")
+    p.set_defaults(func=cmd_carry_back)
 
     p = sub.add_parser("bench", help="1M examinations: load and verify rows/s next to DuckDB's postgres extension")
     _common(p)

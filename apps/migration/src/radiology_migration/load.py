@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 import psycopg
+from radiology_contract.locks import LOAD_LOCK_KEY
 from radiology_contract.tables import ANALYSIS_TASKS, TABLES, Table
 
 from . import duck, pg, schema_objects
@@ -28,7 +29,6 @@ from .pipe import csv_stream
 from .progress import Progress, disabled
 from .snapshot import check_meta_matches
 
-LOCK_KEY = 7_265_646_109  # advisory lock id shared by every `radiology-migrate load`
 LISTED_KEYS = 50
 
 
@@ -159,13 +159,13 @@ def copy_table(
 
 def take_migration_lock(conn: psycopg.Connection, lock_timeout_s: float, wait: bool) -> None:
     if not wait:
-        row = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY]).fetchone()
+        row = conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOAD_LOCK_KEY]).fetchone()
         if not (row and row[0]):
             raise MigrationError("another `radiology-migrate load` holds the migration lock on this database")
         return
     conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
     try:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK_KEY])
     except psycopg.errors.LockNotAvailable as e:
         raise MigrationError(
             f"another `radiology-migrate load` held the migration lock for more than {lock_timeout_s:g}s"

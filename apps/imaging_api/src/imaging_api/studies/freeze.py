@@ -5,10 +5,10 @@ before the file appeared could still commit after the snapshot/export. So every 
 FREEZE_LOCK_KEY shared (`pg_advisory_xact_lock_shared`, held until COMMIT/ROLLBACK, writes never wait for
 each other) and only then looks at the marker; frozen, it raises WritesFrozenError and writes nothing.
 
-`imaging-api freeze_barrier --timeout N`, run once (any app host, one PostgreSQL) after the marker exists on
-every app host, takes the same key exclusively and lets it go: it can have it only when every write that
-took the shared lock before it has committed or rolled back, and every write after it sees the marker. Its
-wait is bounded by `lock_timeout` (WritesInFlightError past it).
+`imaging-api freeze_barrier --timeout N` (or `radiology-migrate freeze-barrier`, from any host that reaches the
+database), run once after the marker exists on every app host, takes the same key exclusively and lets it go: it
+can have it only when every write that took the shared lock before it has committed or rolled back, and every
+write after it sees the marker. Its wait is bounded by `lock_timeout` (WritesInFlightError past it).
 """
 
 import time
@@ -18,10 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from radiology_contract.locks import FREEZE_LOCK_KEY
 
-# One advisory lock id for the freeze, used by the writes (shared) and the barrier (exclusive). Any fixed
-# bigint not used for another advisory lock on this database (radiology-migrate load uses 7_265_646_109).
-FREEZE_LOCK_KEY = 7_265_646_102
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock wait cut by lock_timeout
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import connection, models, transaction
 from django.db.backends.utils import CursorWrapper
+from radiology_contract.locks import GRANT_LOCK_KEY
 
 from imaging_api.studies.counts import VERSION_TABLE
 from imaging_api.studies.models import AnalysisTask, Examination, Report
@@ -58,8 +59,6 @@ RELATION_KINDS = {"r": "TABLE", "p": "TABLE", "v": "TABLE", "m": "TABLE", "f": "
 RELATION_ACL = "coalesce(c.relacl, acldefault((CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END)::\"char\", c.relowner))"
 # Held privileges that the role may grant on are also recorded as "GRANT OPTION FOR <privilege>".
 GRANT_OPTION = "GRANT OPTION FOR "
-# Serialises concurrent runs (GRANTs on one object at once can fail with "tuple concurrently updated").
-GRANT_LOCK_KEY = 7_265_646_103
 
 
 class GrantError(Exception):

@@ -1,0 +1,14 @@
+"""The PostgreSQL advisory lock ids of the project, in one place so that no two uses share an id.
+
+Advisory locks are named by one bigint per database; these are fixed values no other user of the imaging
+database takes.
+"""
+
+# The new service's write freeze: every write transaction takes it shared, the freeze barrier (the new
+# service's `freeze_barrier` or `radiology-migrate freeze-barrier`/`carry-back`) exclusively.
+FREEZE_LOCK_KEY = 7_265_646_102
+# Serialises concurrent runs of the new service's grants (GRANTs on one object at once can fail with "tuple
+# concurrently updated").
+GRANT_LOCK_KEY = 7_265_646_103
+# Held by every `radiology-migrate load` for its transaction: one load at a time.
+LOAD_LOCK_KEY = 7_265_646_109
