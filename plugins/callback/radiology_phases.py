@@ -226,13 +226,19 @@ class CallbackModule(CallbackBase):
     def _waited(self, result: Any) -> None:
         """Append the progress lines a step run in the foreground wrote to its stderr, once it ended."""
         stderr = result._result.get("stderr")
-        if not isinstance(stderr, str) or result._result.get("skipped"):
+        if result._result.get("skipped"):
+            return
+        # No stderr at all: the command never returned to its module (stopped by the task's `timeout`, say); a
+        # failure says so with Ansible's reason, anything else has nothing to add.
+        stopped = not isinstance(stderr, str)
+        if stopped and not result._result.get("failed"):
             return
         host = self._host(result)
-        lines = [line for line in stderr.splitlines() if PROGRESS_LINE.match(line)]
+        lines = [line for line in (stderr or "").splitlines() if PROGRESS_LINE.match(line)]
         out = [f"{host} {line}" for line in lines]
         if not any(FINAL_LINE.match(line) for line in lines):
-            out.append(f"{host} {_stamp()} {NO_LAST_LINE}")
+            why = f" ({result._result.get('msg') or 'no result'})" if stopped else ""
+            out.append(f"{host} {_stamp()} {NO_LAST_LINE}{why}")
         self._append_progress(out)
 
     def _append_progress(self, lines: list[str]) -> None:

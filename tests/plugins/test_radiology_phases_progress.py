@@ -128,3 +128,17 @@ def test_a_step_waited_for_without_its_last_line_is_said_and_a_skipped_one_write
     callback.v2_runner_on_failed(waited("legacy1", "\n".join(LINES[:2]), failed=True, rc=-9))
     assert progress_log(tmp_path)[:2] == ["legacy1 " + line for line in LINES[:2]]
     assert "ended without its last progress line" in progress_log(tmp_path)[-1]
+
+
+def test_a_step_waited_for_stopped_by_the_task_timeout_is_said_with_the_reason(callback, tmp_path) -> None:
+    # What Ansible registers when the task's `timeout` stops the command: no stdout, no stderr, a message.
+    stopped = waited("legacy1", "", failed=True, msg="Task failed: Timed out after 7200 second(s).")
+    del stopped._result["stderr"], stopped._result["stdout"]
+    callback.v2_runner_on_failed(stopped)
+    (line,) = progress_log(tmp_path)
+    assert line.startswith("legacy1 ") and phases.NO_LAST_LINE in line
+    assert line.endswith("(Task failed: Timed out after 7200 second(s).)")
+    callback.v2_runner_on_ok(waited("legacy1", "", skipped=True))
+    del stopped._result["failed"]
+    callback.v2_runner_on_ok(stopped)
+    assert len(progress_log(tmp_path)) == 1, "neither a skipped nor a returned result without stderr adds a line"
