@@ -8,9 +8,9 @@ writes; stage 2, under the freeze, takes S2 and runs `radiology-migrate load --s
    their metadata, keys present and distinct); both metadata files must name the same source, and S2 must not
    be older than S1;
 2. the difference is computed in DuckDB alone: an in-memory database ATTACHes S1 and S2 read-only and joins
-   them by key on the md5 of every stored row (`normalise.stored_row_hash`: the checksum gate's field encoding,
-   JSON as stored). A key only in S2 is added, only in S1 deleted, in both with another hash changed. The keys
-   are kept in tables of that in-memory database;
+   them by key on a 64-bit hash of every stored row (`normalise.stored_row_hash`: DuckDB's own, fast, backed by
+   the verify's md5 of every row). A key only in S2 is added, only in S1 deleted, in both with another hash
+   changed. The keys are kept in tables of that in-memory database;
 3. one PostgreSQL transaction, begun exactly as `load` begins one (`load.begin`: client_connection_check_interval,
    the migration advisory lock, the tables locked against writes): PostgreSQL's row counts must equal S1's
    (otherwise it does not hold S1: run a full load); DELETE the changed and deleted keys, children before
@@ -266,7 +266,7 @@ def run(
     con = duckdb.connect()  # in memory: the key tables must be seen by the export cursors (not TEMP tables)
     try:
         t0 = time.perf_counter()
-        with tell.waiting("comparing the two snapshots row by row (md5 of every stored row)"):
+        with tell.waiting("comparing the two snapshots row by row (a hash of every stored row)"):
             deltas = compute(con, since, snapshot)
         diff_s = time.perf_counter() - t0
         outcome.data["delta"] = {kind: d.as_dict() for kind, d in deltas.items()}

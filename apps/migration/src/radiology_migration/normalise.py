@@ -78,15 +78,17 @@ def row_hash(table: Table, dialect: Dialect) -> str:
 
 
 def stored_row_hash(table: Table) -> str:
-    """DuckDB SQL: md5 of the whole row as stored, JSON fields included as their stored text.
+    """DuckDB SQL: a 64-bit hash of the whole row as stored (DuckDB's `hash` over every field, JSON as its text).
 
-    For comparing two DuckDB snapshots with each other (the delta load): the same field encoding as `row_hash`,
-    but a JSON field counts as changed when its stored text changed, even if only its spacing did (the row is
-    then copied again, which is harmless); `row_hash` leaves JSON out because the two databases print it
-    differently.
+    For comparing two DuckDB snapshots with each other in one process (the delta load), where both sides store
+    the same types: no text encoding is needed, and DuckDB's own hash is about four times as fast as the md5 of
+    the encoded row (1.65 M rows of two snapshots: 0.7 s against 2.9 s). A row whose stored value changed in any
+    way, even one the checksum gate's encoding would not see (a JSON field's spacing), counts as changed and is
+    copied again, which is harmless. A changed row whose hash happened to stay equal (a 64-bit collision) would
+    not be copied: the verify after it compares the md5 of every row (`row_hash`) of the snapshot and PostgreSQL,
+    so it would fail the run, never let it pass.
     """
-    fields = ", ".join(field_text(f, Dialect.DUCKDB) for f in table.fields)
-    return f"md5(concat_ws(chr(31), {fields}))"
+    return "hash(" + ", ".join(quote_ident(f.name) for f in table.fields) + ")"
 
 
 def hash_part(expr: str, dialect: Dialect) -> str:
