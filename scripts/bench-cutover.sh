@@ -47,7 +47,7 @@ start_new_service=${stop_new_service//systemctl stop/systemctl start}  # afterwa
 # One run under load: the load starts before the playbook (so users are active through the preflight) and stops
 # after it; the report is written with the load's figures. $1: folder name, then run_playbook.py's arguments.
 run() {
-  local dir=$out/$1
+  local name=$1 dir=$out/$1
   mkdir -p "$dir"
   shift
   export RADIOLOGY_RUN_DIR=$dir RADIOLOGY_LOAD_USERS=$users
@@ -61,10 +61,10 @@ run() {
   local serving
   serving=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serving"])' "$dir/state-end.json")
   python3 molecule/cutover/files/check_tasks.py --web "$web" --backend "$serving" "$out" > "$dir/tasks-check.json" \
-    || echo "$1: TASKS MISSING on $serving: see $dir/tasks-check.json"
+    || echo "$name: TASKS MISSING on $serving: see $dir/tasks-check.json"
   radiology-ops report --run-dir "$dir" > /dev/null
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], "rc", r["rc"], "in", r["seconds"], "s")' \
-    "$dir/run.json.out" "$1"
+    "$dir/run.json.out" "$name"
 }
 
 dirs=()

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,7 @@ class Web:
         self.authorization = "Basic " + base64.b64encode(":".join(login).encode()).decode() if login else None
         self.refused = 0  # requests answered 401
         self.build_info: dict[str, Any] = {"api_base": "/legacy/api/v1", "build_id": "legacy-1", "built_at": "now"}
+        self.delete_delay = 0.0  # seconds a DELETE's answer is held after the service gave it
         self.client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=50))
         web = self
 
@@ -96,6 +98,8 @@ class Web:
                         self.command, web.upstream + self.path[len("/legacy") :], content=body, headers=headers
                     )
                     kept = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_HEADERS}
+                    if self.command == "DELETE":
+                        time.sleep(web.delete_delay)  # applied, but the client may give up before it hears so
                     self._send(upstream.status_code, kept, upstream.content)
                 else:
                     self._send(404, {"Content-Type": "text/html"}, b"<h1>404 Not Found</h1>")

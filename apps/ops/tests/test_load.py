@@ -182,3 +182,29 @@ def test_failures_seen_span_the_first_to_the_last_failed_answer_at_its_arrival()
     ]
     assert failures_seen(records) == {"first_s": 3.01, "last_s": 3.5}
     assert failures_seen(records[:1]) is None
+
+
+CHECK_TASKS = Path(__file__).resolve().parents[3] / "molecule" / "cutover" / "files" / "check_tasks.py"
+
+
+def test_a_delete_applied_after_the_user_gave_up_is_unsure_not_live_nor_missing(web: Web, legacy: Legacy, tmp_path):
+    web.delete_delay = 1.5  # the service deletes at once; its answer reaches nobody within the users' 1 s
+    try:
+        run_load(_config(web.url, tmp_path, users=4, duration=3.0, write_ratio=1.0, timeout=1.0))
+    finally:
+        web.delete_delay = 0.0
+    tasks = json.loads((tmp_path / "tasks.json").read_text())
+    unsure = {d["task_id"] for d in tasks["delete_unsure"]}
+    assert unsure, "no delete went unanswered"
+    assert {d["status"] for d in tasks["delete_unsure"]} == {0}
+    assert not unsure & set(tasks["live"]), "a task whose delete may have been applied is not promised live"
+    assert not unsure & {d["task_id"] for d in tasks["deleted"]}
+    with httpx.Client(base_url=legacy.api) as client:
+        assert {client.get(f"/analysis/tasks/{t}").status_code for t in unsure} == {404}  # applied all the same
+
+    args = [sys.executable, str(CHECK_TASKS), "--web", web.url, "--backend", "legacy", str(tmp_path / "tasks.json")]
+    checked = subprocess.run(args, check=False, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    result = json.loads(checked.stdout)
+    assert result["missing_count"] == 0 and result["ok"]
+    assert result["delete_unsure_checked"] == result["delete_unsure_applied"] == len(unsure)

@@ -5,7 +5,8 @@
 
 Each TASKS_JSON is the tasks.json of a `radiology-ops load` run: every task the simulated users created and
 deleted, with the backend that accepted the write (a DIR stands for every DIR/*/load/tasks.json). Through nginx
-at URL, every task still live must answer 200 with its own task_id on BACKEND, and every deleted task 404.
+at URL, every task still live must answer 200 with its own task_id on BACKEND, and every deleted task 404. A task
+whose delete got no answer saying whether it was applied (`delete_unsure`: a timeout, a 5xx) may answer either.
 Prints one JSON object with the counts and the first offenders; exits 1 when a task is missing or came back,
 2 on bad usage. A 429 from nginx's rate limit is waited out (Retry-After) and asked again, and counted.
 nginx's certificate is verified against --ca-file ($RADIOLOGY_WEB_CA_FILE, else the system trust store) and the
@@ -105,6 +106,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     live: set[str] = set()
     deleted: set[str] = set()
+    unsure: set[str] = set()
     paths = [p for arg in args.tasks for p in (sorted(arg.glob("*/load/tasks.json")) if arg.is_dir() else [arg])]
     if not paths:
         parser.error(f"no tasks.json in {', '.join(map(str, args.tasks))}")
@@ -115,6 +117,7 @@ def main(argv: list[str]) -> int:
             parser.error(f"{path}: {e}")
         live.update(str(t) for t in document["live"])
         deleted.update(str(d["task_id"]) for d in document["deleted"])
+        unsure.update(str(d["task_id"]) for d in document.get("delete_unsure", []))
     url = args.web.rstrip("/") + API_BASES[args.backend]
     try:
         door = FrontDoor.from_env(args.ca_file, args.credentials_file)
@@ -124,12 +127,16 @@ def main(argv: list[str]) -> int:
         parser.error(str(e))
     try:
         with ThreadPoolExecutor(WORKERS) as pool:
-            answers = list(pool.map(lambda t: status_of(url, t, door, context), sorted(live | deleted)))
+            answers = list(pool.map(lambda t: status_of(url, t, door, context), sorted(live | deleted | unsure)))
     except RefusedError as e:
         print(f"check_tasks.py: {e}", file=sys.stderr)
         return 2
     missing = [f"{t}: {code}" for t, code, got, _ in answers if t in live and (code != 200 or got != t)]
     back = [f"{t}: {code}" for t, code, _, _ in answers if t in deleted and code != 404]
+    # Either answer is right for an unsure delete; anything else (a 5xx, another task) is missing.
+    unsure_kept = [t for t, code, got, _ in answers if t in unsure and code == 200 and got == t]
+    unsure_gone = [t for t, code, _, _ in answers if t in unsure and code == 404]
+    missing += [f"{t}: {code}" for t, code, _, _ in answers if t in unsure and t not in unsure_kept + unsure_gone]
     result = {
         "backend": args.backend,
         "loads": len(paths),
@@ -139,6 +146,8 @@ def main(argv: list[str]) -> int:
         "missing_count": len(missing),
         "resurrected": back[:SHOWN],
         "resurrected_count": len(back),
+        "delete_unsure_checked": len(unsure),
+        "delete_unsure_applied": len(unsure_gone),
         "rate_limited_retries": sum(waited for *_, waited in answers),
         "ok": not missing and not back and bool(live),
     }

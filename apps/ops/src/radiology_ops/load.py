@@ -198,11 +198,15 @@ async def _run(config: LoadConfig, front_door: FrontDoor) -> Summary:
 
 
 def _tasks_document(shared: Shared) -> dict[str, Any]:
-    deleted_ids = {d["task_id"] for d in shared.deleted}
+    """The ledger of the tasks written: `live` must be on the backend serving afterwards, `deleted` gone, and
+    `delete_unsure` (a delete that got no answer saying whether it was applied) either."""
+    unsure_ids = {d["task_id"] for d in shared.delete_unsure}
+    gone_or_unsure = {d["task_id"] for d in shared.deleted} | unsure_ids
     return {
         "created": shared.created,
         "deleted": shared.deleted,
-        "live": sorted(c["task_id"] for c in shared.created if c["task_id"] not in deleted_ids),
+        "delete_unsure": shared.delete_unsure,
+        "live": sorted(c["task_id"] for c in shared.created if c["task_id"] not in gone_or_unsure),
         "writes": shared.writes,
     }
 

@@ -72,9 +72,11 @@ def load_lines(load: dict[str, Any]) -> list[str]:
         lines.append(f"{c.get('users')} users, write ratio {c.get('write_ratio')}, target {c.get('web')}")
     if load.get("tasks"):
         t = load["tasks"]
+        unsure = t.get("delete_unsure", 0)
         lines.append(
-            f"analysis tasks: created {t['created']}, deleted {t['deleted']}, live {t['live']}; "
-            f"by backend {compact(t['by_backend'])}"
+            f"analysis tasks: created {t['created']}, deleted {t['deleted']}, live {t['live']}"
+            + (f", {unsure} delete(s) unanswered (live or deleted are both right)" if unsure else "")
+            + f"; by backend {compact(t['by_backend'])}"
         )
     return lines
 

@@ -140,6 +140,7 @@ def read_loads(run_dir: Path, problems: list[str]) -> list[dict[str, Any]]:
                 "created": len(tasks.get("created", [])),
                 "deleted": len(tasks.get("deleted", [])),
                 "live": len(tasks.get("live", [])),
+                "delete_unsure": len(tasks.get("delete_unsure", [])),
                 "by_backend": _by_backend(tasks),
             }
         if not figures.get("complete"):

@@ -55,6 +55,8 @@ class Shared:
     allowed_api_urls: set[str] = field(default_factory=set)
     created: list[dict[str, Any]] = field(default_factory=list)
     deleted: list[dict[str, Any]] = field(default_factory=list)
+    # Deletes that got no answer saying whether they were applied (see delete_outcome_unknown): either way is right.
+    delete_unsure: list[dict[str, Any]] = field(default_factory=list)
     writes: dict[str, int] = field(
         default_factory=lambda: {"attempted": 0, "created": 0, "deleted": 0, "failed": 0, "abandoned": 0}
     )
@@ -70,6 +72,15 @@ class Answer:
     latency_ms: float
     retry_after: float = 0.0  # seconds to wait before retrying a frozen write
     gone: bool = False  # failed like a dead backend: the release may have switched (see backend_gone)
+
+
+def delete_outcome_unknown(answer: Answer) -> bool:
+    """A failed write that may still have been applied: no answer at all (a timeout, a dropped connection: the
+    request may have reached the service, which may commit after the client gave up) or a 5xx, which nginx also
+    sends when the backend took the request and did not answer in time. A 4xx was refused before writing, and so
+    was a write still frozen when its retry budget ran out (a 503 that is not a gone backend)."""
+    frozen = answer.status in GONE_STATUSES and not answer.gone
+    return answer.status == 0 or (answer.status >= 500 and not frozen)
 
 
 def backend_gone(response: httpx.Response) -> bool:
@@ -272,6 +283,10 @@ class User:
                 )
             else:
                 s.writes["failed"] += 1
+                if delete_outcome_unknown(deleted):
+                    s.delete_unsure.append(
+                        {"task_id": task_id, "status": deleted.status, "api": self.api, "t": round(deleted.t, 3)}
+                    )
 
     async def think(self) -> None:
         if self.s.think_time <= 0:
