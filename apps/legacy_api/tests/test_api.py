@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from legacy_api import admin
 from legacy_api.app import create_app
 from legacy_api.cli import render_openapi
 from legacy_api.database import StartupError
@@ -269,7 +270,8 @@ def test_snapshot_requires_freeze_and_is_consistent(client: TestClient, seeded_d
     r = client.post(f"{API}/admin/snapshot", json={"path": str(target)}, headers=ADMIN)
     assert r.status_code == 200, r.text
     result = r.json()
-    assert list(result) == ["path", "examinations", "reports", "analysis_tasks", "snapshot_at"]
+    assert list(result) == ["path", "examinations", "reports", "analysis_tasks", "snapshot_at", "copy"]
+    assert result["copy"] == "file"  # checkpointed and frozen: the database file itself, copied
     con = client.app.state.service.con
     snap = duckdb.connect(str(target), read_only=True)
     try:
@@ -365,3 +367,22 @@ def test_openapi_documents_the_contract_answers() -> None:
 def test_openapi_matches_committed_contract() -> None:
     committed = (REPO / "docs" / "openapi.json").read_text(encoding="utf-8")
     assert render_openapi() == committed, "the service's schema drifted: run `legacy-api export-openapi`"
+
+
+def test_a_snapshot_copies_every_table_when_the_write_ahead_log_is_not_empty(
+    client: TestClient, seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback: should the checkpoint leave anything in the log, the file alone would miss it."""
+    monkeypatch.setattr(admin, "_write_ahead_log_empty", lambda _db: False)
+    freeze(seeded_db, "snapshot")
+    target = tmp_path / "tables.duckdb"
+    r = client.post(f"{API}/admin/snapshot", json={"path": str(target)}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["copy"] == "tables" and r.json()["examinations"] == ROWS
+    con = client.app.state.service.con
+    snap = duckdb.connect(str(target), read_only=True)
+    try:
+        for table in ("medical_examinations_fact", "exam_reports", "analysis_tasks"):
+            assert sql(snap, f"SELECT * FROM {table} ORDER BY 1") == sql(con, f"SELECT * FROM {table} ORDER BY 1")
+    finally:
+        snap.close()

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -65,22 +66,41 @@ def _snapshot_file(target: str) -> Iterator[tuple[Path, Path]]:
         raise
 
 
-def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
-    """CHECKPOINT, then copy the whole database into a new DuckDB file at `target` (written as
-    <target>.partial and renamed only after its row counts match the source)."""
+def _write_ahead_log_empty(db_path: Path) -> bool:
+    wal = Path(f"{db_path}.wal")
+    return not wal.exists() or wal.stat().st_size == 0
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, target: str, db_path: Path) -> dict[str, Any]:
+    """CHECKPOINT, then copy the whole database `db_path` (the file `con` serves) into a new DuckDB file at
+    `target`, written as <target>.partial and renamed only after its row counts match the source.
+
+    The caller holds the write lock with writes frozen, so nothing writes meanwhile. Once the checkpoint has
+    emptied the write-ahead log, the database file holds every committed row and nothing changes it (reads do
+    not write to it): it is copied as a file (`"copy": "file"`, about a second for a million examinations
+    instead of the 10 to 20 s of copying every table). Should the log still hold anything, every table is copied
+    through SQL, as DuckDB sees it (`"copy": "tables"`).
+    """
     with _snapshot_file(target) as (path, partial), contextlib.closing(con.cursor()) as cur:
         cur.execute("CHECKPOINT")
         source = cur.execute("SELECT current_database()").fetchone()
         assert source is not None
         source_counts = {t.kind: _count(cur, f'"{source[0]}".main.{t.duckdb}') for t in TABLES}
-        cur.execute(f"ATTACH {_quote_literal(str(partial))} AS legacy_snapshot")
+        method = "file" if _write_ahead_log_empty(db_path) else "tables"
+        if method == "file":
+            shutil.copyfile(db_path, partial)
+        read_only = " (READ_ONLY)" if method == "file" else ""  # the file copy is only counted
+        cur.execute(f"ATTACH {_quote_literal(str(partial))} AS legacy_snapshot{read_only}")
         try:
-            # Tables in foreign-key order with the contract's DDL (COPY FROM DATABASE orders them by name,
-            # which breaks the reports -> examinations foreign key).
-            cur.execute("USE legacy_snapshot")
-            create_schema(cur)
-            for t in TABLES:
-                cur.execute(f'INSERT INTO legacy_snapshot.main.{t.duckdb} SELECT * FROM "{source[0]}".main.{t.duckdb}')
+            if method == "tables":
+                # Tables in foreign-key order with the contract's DDL (COPY FROM DATABASE orders them by name,
+                # which breaks the reports -> examinations foreign key).
+                cur.execute("USE legacy_snapshot")
+                create_schema(cur)
+                for t in TABLES:
+                    cur.execute(
+                        f'INSERT INTO legacy_snapshot.main.{t.duckdb} SELECT * FROM "{source[0]}".main.{t.duckdb}'
+                    )
             copied = {t.kind: _count(cur, f"legacy_snapshot.main.{t.duckdb}") for t in TABLES}
         finally:
             cur.execute(f'USE "{source[0]}"')
@@ -91,6 +111,7 @@ def snapshot(con: duckdb.DuckDBPyConnection, target: str) -> dict[str, Any]:
         "path": str(path),
         **copied,
         "snapshot_at": format_datetime(dt.datetime.now().replace(microsecond=0)),
+        "copy": method,
     }
 
 

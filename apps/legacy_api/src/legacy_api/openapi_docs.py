@@ -321,7 +321,11 @@ ADMIN_DOC: dict[str, dict[str, Any]] = {
         " transaction while writes go on (stage 1 of a two-stage migration); one live snapshot at a time (409).",
         [],
         {
-            200: ("{path, examinations, reports, analysis_tasks, snapshot_at} (+ live: true for a live one)", None),
+            200: (
+                "{path, examinations, reports, analysis_tasks, snapshot_at} and copy: file or tables for a frozen one,"
+                " live: true for a live one",
+                None,
+            ),
             404: ("not_found", _error(404)),
             409: ("conflict", None),
             422: ("validation_error", _error(422)),
