@@ -19,8 +19,8 @@ from .progress import DEFAULT_INTERVAL_S, Progress
 from .secret_files import read_secret, warn_password_on_command_line
 
 EXIT_OK = 0
-DEFAULT_BARRIER_TIMEOUT_S = 30.0
 EXIT_FAILED = 1
+DEFAULT_BARRIER_TIMEOUT_S = 30.0  # freeze-barrier --timeout, carry-back --barrier-timeout
 DSN_ENV = "RADIOLOGY_MIGRATE_DSN"
 DSN_FILE_ENV = "RADIOLOGY_MIGRATE_DSN_FILE"
 ADMIN_TOKEN_ENV = "LEGACY_ADMIN_TOKEN"  # noqa: S105 - the name of a variable, not a token
