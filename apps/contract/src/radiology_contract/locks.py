@@ -12,3 +12,9 @@ FREEZE_LOCK_KEY = 7_265_646_102
 GRANT_LOCK_KEY = 7_265_646_103
 # Held by every `radiology-migrate load` for its transaction: one load at a time.
 LOAD_LOCK_KEY = 7_265_646_109
+
+
+def freeze_barrier_lock_timeout(timeout_seconds: float) -> str:
+    """PostgreSQL's lock_timeout for a freeze barrier of `timeout_seconds`: whole milliseconds, at least 1 (0 would
+    mean no limit)."""
+    return f"{max(1, round(timeout_seconds * 1000))}ms"

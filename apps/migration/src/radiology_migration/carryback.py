@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 from radiology_contract.fields import ANALYSIS_TASK_FIELDS, FieldType
-from radiology_contract.locks import FREEZE_LOCK_KEY
+from radiology_contract.locks import FREEZE_LOCK_KEY, freeze_barrier_lock_timeout
 from radiology_contract.responses import format_datetime, parse_datetime
 from radiology_contract.tables import ANALYSIS_TASKS
 
@@ -47,8 +47,8 @@ def freeze_barrier(outcome: Outcome, dsn: str, timeout_seconds: float) -> None:
     started = time.monotonic()
     try:
         with pg.connect(dsn) as conn, conn.transaction():
-            # lock_timeout for this transaction only; 0 would mean no limit in PostgreSQL, hence at least 1 ms.
-            conn.execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, round(timeout_seconds * 1000))}ms"])
+            # lock_timeout for this transaction only
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", [freeze_barrier_lock_timeout(timeout_seconds)])
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [FREEZE_LOCK_KEY])
     except psycopg.errors.LockNotAvailable as e:
         raise MigrationError(

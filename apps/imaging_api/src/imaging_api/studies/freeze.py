@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from radiology_contract.locks import FREEZE_LOCK_KEY
+from radiology_contract.locks import FREEZE_LOCK_KEY, freeze_barrier_lock_timeout
 
 LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock wait cut by lock_timeout
 
@@ -59,7 +59,7 @@ def barrier(timeout_seconds: float) -> float:
     """Wait (at most `timeout_seconds`) until no write holds the freeze lock; the seconds it waited."""
     if not timeout_seconds > 0:
         raise ValueError("the barrier's timeout must be positive (0 would mean no limit in PostgreSQL)")
-    lock_timeout = f"{max(1, round(timeout_seconds * 1000))}ms"
+    lock_timeout = freeze_barrier_lock_timeout(timeout_seconds)
     started = time.monotonic()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
