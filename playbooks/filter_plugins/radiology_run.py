@@ -218,11 +218,16 @@ def _slurped(result: Mapping[str, Any] | None) -> Any:
         return {"unreadable": True}
 
 
-def _freeze(result: Mapping[str, Any] | None) -> dict[str, Any]:
-    stat = (result or {}).get("stat")
-    if not isinstance(stat, Mapping):
+def _files(reads: Mapping[str, Any], host: str) -> Mapping[str, Any] | None:
+    """What radiology_read_files answered on host (tasks/read_state.yml), or None (unreachable, or not in the play)."""
+    files = (reads.get(host) or {}).get("files")
+    return files if isinstance(files, Mapping) else None
+
+
+def _freeze(files: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    if files is None or not isinstance(files.get(name), Mapping):
         return {"reachable": False, "writes_frozen": None}
-    return {"reachable": True, "writes_frozen": bool(stat.get("exists"))}
+    return {"reachable": True, "writes_frozen": bool(files[name].get("exists"))}
 
 
 def _public_lock(lock: Any) -> Any:
@@ -231,26 +236,40 @@ def _public_lock(lock: Any) -> Any:
 
 
 def radiology_state(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Where users are, from the raw reads of tasks/read_state.yml: {current, facts, legacy_freeze, imaging_freeze}
-    (slurp and stat results per host), lock (a slurp result) and read_at."""
-    current, facts = raw["current"], raw["facts"]
-    reads = {host: {"current": _slurped(current[host]), "fact": _slurped(facts.get(host))} for host in current}
-    serving = radiology_serving(reads)
+    """Where users are, from the reads of tasks/read_state.yml: {web, legacy, app} (the hosts of each group), reads
+    (per host, its radiology_read_files result) and read_at."""
+    reads = raw["reads"]
+    web_reads = {
+        host: {
+            "current": _slurped((_files(reads, host) or {}).get("current")),
+            "fact": _slurped((_files(reads, host) or {}).get("fact")),
+        }
+        for host in raw["web"]
+    }
+    serving = radiology_serving(web_reads)
     web = {
         host: {"backend": (read["current"] or {}).get("backend"), "release": (read["current"] or {}).get("release")}
-        for host, read in reads.items()
+        for host, read in web_reads.items()
     }
+    lock_host = raw["legacy"][0] if raw["legacy"] else None
     return {
         "read_at": raw["read_at"],
         "serving": serving["serving"],
         "problems": serving["problems"],
         "web": web,
         "writes": {
-            "legacy": {host: _freeze(r) for host, r in raw["legacy_freeze"].items()},
-            "imaging": {host: _freeze(r) for host, r in raw["imaging_freeze"].items()},
+            "legacy": {host: _freeze(_files(reads, host), "legacy_freeze") for host in raw["legacy"]},
+            "imaging": {host: _freeze(_files(reads, host), "imaging_freeze") for host in raw["app"]},
         },
-        "lock": _public_lock(_slurped(raw["lock"])),
+        "lock": _public_lock(_slurped((_files(reads, lock_host) or {}).get("lock") if lock_host else None)),
     }
+
+
+def radiology_rollback_pending(read: Mapping[str, Any]) -> Any:
+    """What an unfinished rollback recorded on the legacy host (its run id and when it switched), or None; read is the
+    legacy host's radiology_read_files result."""
+    files = read.get("files") if isinstance(read, Mapping) else None
+    return _slurped((files or {}).get("rollback_pending")) if isinstance(files, Mapping) else None
 
 
 def radiology_status_services(health: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -329,6 +348,7 @@ class FilterModule:
             "radiology_web_user_secret": radiology_web_user_secret,
             "radiology_db_connections": radiology_db_connections,
             "radiology_state": radiology_state,
+            "radiology_rollback_pending": radiology_rollback_pending,
             "radiology_status_services": radiology_status_services,
             "radiology_status_table": radiology_status_table,
             "radiology_short_diff_scope": radiology_short_diff_scope,

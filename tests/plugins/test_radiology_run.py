@@ -51,17 +51,43 @@ def _meta(backend):
     return {"backend": backend, "release": f"1.0.0-abc-{backend}"}
 
 
+def _file(read):
+    """A slurp-shaped read ({} for a missing file) as radiology_read_files answers it."""
+    return {"exists": True, "content": read["content"]} if read.get("content") else {"exists": False}
+
+
 def _state(current, facts):
+    reads = {
+        host: {"files": {"current": _file(read), "fact": _file(facts.get(host, {}))}} for host, read in current.items()
+    }
+    reads["legacy"] = {
+        "files": {"legacy_freeze": {"exists": True}, "rollback_pending": {"exists": False}, "lock": {"exists": False}}
+    }
+    reads["app1"] = {"files": {"imaging_freeze": {"exists": False}}}
+    reads["app2"] = {"unreachable": True}
     return run.radiology_state(
-        {
-            "current": current,
-            "facts": facts,
-            "legacy_freeze": {"legacy": {"stat": {"exists": True}}},
-            "imaging_freeze": {"app1": {"stat": {"exists": False}}, "app2": {}},
-            "lock": {},
-            "read_at": "now",
-        }
+        {"web": list(current), "legacy": ["legacy"], "app": ["app1", "app2"], "reads": reads, "read_at": "now"}
     )
+
+
+def test_the_lock_and_a_pending_rollback_come_from_the_legacy_host():
+    lock = {"run_id": "r1", "token": "secret", "playbook": "cutover"}
+    pending = {"run_id": "r0", "switched_at": "2026-12-01T00:00:00Z"}
+    legacy = {
+        "files": {
+            "legacy_freeze": {"exists": False},
+            "lock": _file(_slurp(lock)),
+            "rollback_pending": _file(_slurp(pending)),
+        }
+    }
+    state = run.radiology_state(
+        {"web": [], "legacy": ["legacy"], "app": [], "reads": {"legacy": legacy}, "read_at": "now"}
+    )
+    assert state["lock"] == {"run_id": "r1", "playbook": "cutover"}  # the token stays on the host
+    assert state["writes"]["legacy"]["legacy"] == {"reachable": True, "writes_frozen": False}
+    assert run.radiology_rollback_pending(legacy) == pending
+    assert run.radiology_rollback_pending({"files": {"rollback_pending": {"exists": False}}}) is None
+    assert run.radiology_rollback_pending({"skipped": True}) is None
 
 
 def test_who_serves_comes_from_current_on_every_web_host():
