@@ -96,7 +96,10 @@ check: lint unit ## the everyday loop: lint and the unit and service tests (no l
 	@echo "make check: all passed"
 
 .PHONY: test
-test: bootstrap venv lab-image lint unit molecule ## every test, from a bare Debian machine
+# The lab image (debootstrap: mostly downloads) is built beside the virtualenv and the artifacts (pip, npm, builds).
+test: bootstrap ## every test, from a bare Debian machine
+	$(MAKE) --no-print-directory --output-sync=target -j2 lab-image artifacts
+	$(MAKE) --no-print-directory lint unit molecule
 	@echo "make test: all passed"
 
 .PHONY: artifacts
