@@ -9,7 +9,17 @@ connection (the socket stays with systemd).
 
 import json
 
-from radiology_testkit.hosts import HARDENING, properties, request, restart_under_load, serving, show
+from radiology_testkit.hosts import HARDENING, properties, request, serving, show
+from radiology_testkit.promises import (
+    IMAGING_OWNER_ENV,
+    imaging_migrations_applied_as_the_owner,
+    imaging_runtime_role_refused_the_schema_history,
+    installed_version_recorded,
+    no_login,
+    private_env_file,
+    processes_run_as,
+    restart_refuses_no_connection,
+)
 
 testinfra_hosts = ["cutover-app1", "cutover-app2"]
 
@@ -17,7 +27,6 @@ PORT = 8001
 HEALTH = f"http://127.0.0.1:{PORT}/api/v1/health"
 EXAMINATIONS = 1250  # rows of the generated lab workbook
 MIGRATING_HOST = "cutover-app1"  # site.yml runs the schema migrations on the first app host
-OWNER_ENV = "/etc/radiology/imaging-owner.env"
 
 
 def test_socket_and_service_serving(host):
@@ -33,25 +42,17 @@ def test_health_answers_with_every_examination(host):
 
 
 def test_processes_run_as_the_service_user(host):
-    main_pid = show(host, "imaging-api.service", "MainPID")
-    assert int(main_pid) > 0
-    users = host.check_output("ps -o user= -p %s --ppid %s", main_pid, main_pid).split()
-    assert len(users) >= 2  # master + workers
-    assert set(users) == {"imaging-api"}
+    processes_run_as(host, "imaging-api.service", "imaging-api", workers=True)
 
 
 def test_user_has_no_login(host):
-    user = host.user("imaging-api")
-    assert user.shell == "/usr/sbin/nologin"
-    assert user.password in ("!", "*", "!*")
+    no_login(host, "imaging-api")
 
 
 def test_env_file_is_private_and_holds_step_2s_setting(host):
-    env = host.file("/etc/radiology/imaging.env")
-    assert (env.user, env.group, env.mode) == ("root", "imaging-api", 0o640)
-    assert "IMAGING_SECRET_KEY=" in env.content_string
+    env = private_env_file(host, "/etc/radiology/imaging.env", "imaging-api", "IMAGING_SECRET_KEY")
     # step 2's rolling deploy changed the log level; nothing after it re-templated the file
-    assert 'IMAGING_LOG_LEVEL="WARNING"' in env.content_string.splitlines()
+    assert 'IMAGING_LOG_LEVEL="WARNING"' in env.splitlines()
 
 
 def test_hardening_and_step_2s_unit_change(host):
@@ -60,42 +61,21 @@ def test_hardening_and_step_2s_unit_change(host):
     assert show(host, "imaging-api.service", "TimeoutStopUSec") == "36s"  # graceful 31 s + 5
 
 
-def _manage(host, *env_files):
-    files = " ".join(f"--property=EnvironmentFile={f}" for f in env_files)
-    return host.run(
-        f"systemd-run --quiet --wait --pipe --collect --property=User=imaging-api {files} "
-        "/opt/radiology/imaging/current/bin/imaging-api migrate --check"
-    )
-
-
 def test_migrations_applied_as_the_owner_on_the_first_app_host_only(host):
-    owner = host.file(OWNER_ENV)
-    if host.backend.get_hostname() != MIGRATING_HOST:
+    if host.backend.get_hostname() == MIGRATING_HOST:
+        imaging_migrations_applied_as_the_owner(host)
+    else:
         # The owner's password is only on the host that runs the schema migrations (site.yml's first app host).
-        assert not owner.exists
-        return
-    # As the owner of the tables (its root-only file overrides the user and password of the service's).
-    out = _manage(host, "/etc/radiology/imaging.env", OWNER_ENV)
-    assert out.rc == 0, out.stdout + out.stderr
-    assert (owner.user, owner.group, owner.mode) == ("root", "root", 0o600)
+        assert not host.file(IMAGING_OWNER_ENV).exists
 
 
 def test_runtime_role_cannot_read_the_schema_history(host):
-    # The runtime role the service connects as has only what the service needs: not django_migrations.
-    out = _manage(host, "/etc/radiology/imaging.env")
-    assert out.rc != 0 and "permission denied for table django_migrations" in out.stdout + out.stderr, out.stderr
+    imaging_runtime_role_refused_the_schema_history(host)
 
 
 def test_installed_version_recorded(host):
-    fact = json.loads(host.file("/etc/ansible/facts.d/imaging_api.fact").content_string)
-    assert fact["version"] == "1.0.0"
-    assert host.file(fact["venv"] + "/.installed").content_string.strip() == fact["artifact_id"]
-    assert host.file("/opt/radiology/imaging/current").linked_to == fact["venv"]
+    installed_version_recorded(host, "imaging_api", "/opt/radiology/imaging/current", artifact=True)
 
 
 def test_restart_under_load_refuses_no_connection(host):
-    tally = restart_under_load(host, HEALTH, "imaging-api.service")
-    assert tally["restart_rc"] == 0
-    assert tally["errors"] == [], tally["errors"][:5]
-    assert tally["ok"] > 50, tally
-    assert request(host, HEALTH)["status"] == 200
+    restart_refuses_no_connection(host, HEALTH, "imaging-api.service")

@@ -12,7 +12,14 @@ changes nothing on this host either.
 
 import json
 
-from radiology_testkit.hosts import HARDENING, properties, request, restart_under_load, serving, show
+from radiology_testkit.hosts import HARDENING, properties, request, serving
+from radiology_testkit.promises import (
+    installed_version_recorded,
+    no_login,
+    private_env_file,
+    processes_run_as,
+    restart_refuses_no_connection,
+)
 
 testinfra_hosts = ["cutover-legacy"]
 
@@ -49,21 +56,15 @@ def test_database_owned_by_the_service_user(host):
 
 
 def test_single_process_as_the_service_user(host):
-    main_pid = show(host, "legacy-api.service", "MainPID")
-    assert int(main_pid) > 0
-    assert host.check_output("ps -o user= -p %s", main_pid).strip() == "legacy-api"
-    # One worker: no child processes (DuckDB has a single writer).
-    assert host.run("ps -o pid= --ppid %s", main_pid).stdout.strip() == ""
+    processes_run_as(host, "legacy-api.service", "legacy-api", workers=False)
 
 
 def test_user_has_no_login(host):
-    assert host.user("legacy-api").shell == "/usr/sbin/nologin"
+    no_login(host, "legacy-api")
 
 
 def test_env_file_is_private(host):
-    env = host.file("/etc/radiology/legacy.env")
-    assert (env.user, env.group, env.mode) == ("root", "legacy-api", 0o640)
-    assert "LEGACY_ADMIN_TOKEN=" in env.content_string
+    private_env_file(host, "/etc/radiology/legacy.env", "legacy-api", "LEGACY_ADMIN_TOKEN")
 
 
 def test_hardening(host):
@@ -79,15 +80,10 @@ def test_logs_in_the_journal(host):
 
 
 def test_installed_version_recorded(host):
-    fact = json.loads(host.file("/etc/ansible/facts.d/legacy_api.fact").content_string)
-    assert fact["version"] == "1.0.0"
-    assert host.file("/opt/radiology/legacy/current").linked_to == fact["venv"]
+    installed_version_recorded(host, "legacy_api", "/opt/radiology/legacy/current")
 
 
-def test_restart_under_load_refuses_no_connection(host):
-    tally = restart_under_load(host, API + "/health", "legacy-api.service")
-    assert tally["restart_rc"] == 0
-    assert tally["errors"] == [], tally["errors"][:5]
-    assert tally["ok"] > 50, tally
+def test_restart_under_load_refuses_no_connection_and_keeps_the_freeze(host):
+    restart_refuses_no_connection(host, API + "/health", "legacy-api.service")
     # the freeze survives the restart (a marker beside the database, not a flag in memory)
     assert json.loads(request(host, API + "/health")["body"])["writes_frozen"] is True

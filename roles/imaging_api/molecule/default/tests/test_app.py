@@ -2,7 +2,16 @@
 
 import json
 
-from radiology_testkit.hosts import HARDENING, properties, request, restart_under_load, serving, show
+from radiology_testkit.hosts import HARDENING, properties, request, serving
+from radiology_testkit.promises import (
+    imaging_migrations_applied_as_the_owner,
+    imaging_runtime_role_refused_the_schema_history,
+    installed_version_recorded,
+    no_login,
+    private_env_file,
+    processes_run_as,
+    restart_refuses_no_connection,
+)
 
 testinfra_hosts = ["molecule-imaging-api-app"]
 
@@ -34,25 +43,15 @@ def test_search_answers(host):
 
 
 def test_processes_run_as_the_service_user(host):
-    main_pid = show(host, "imaging-api.service", "MainPID")
-    assert int(main_pid) > 0
-    users = host.check_output("ps -o user= -p %s --ppid %s", main_pid, main_pid).split()
-    assert len(users) >= 2  # master + workers
-    assert set(users) == {"imaging-api"}
+    processes_run_as(host, "imaging-api.service", "imaging-api", workers=True)
 
 
 def test_user_has_no_login(host):
-    user = host.user("imaging-api")
-    assert user.shell == "/usr/sbin/nologin"
-    assert user.password in ("!", "*", "!*")
+    no_login(host, "imaging-api")
 
 
 def test_env_file_is_private(host):
-    env = host.file("/etc/radiology/imaging.env")
-    assert env.user == "root"
-    assert env.group == "imaging-api"
-    assert env.mode == 0o640
-    assert "IMAGING_SECRET_KEY=" in env.content_string
+    private_env_file(host, "/etc/radiology/imaging.env", "imaging-api", "IMAGING_SECRET_KEY")
 
 
 def test_hardening(host):
@@ -60,38 +59,17 @@ def test_hardening(host):
     assert properties(host, "imaging-api.service", want) == want
 
 
-def _manage(host, *env_files):
-    files = " ".join(f"--property=EnvironmentFile={f}" for f in env_files)
-    return host.run(
-        f"systemd-run --quiet --wait --pipe --collect --property=User=imaging-api {files} "
-        "/opt/radiology/imaging/current/bin/imaging-api migrate --check"
-    )
-
-
 def test_migrations_applied(host):
-    # As the owner of the tables (its root-only file overrides the user and password of the service's).
-    out = _manage(host, "/etc/radiology/imaging.env", "/etc/radiology/imaging-owner.env")
-    assert out.rc == 0, out.stdout + out.stderr
-    owner = host.file("/etc/radiology/imaging-owner.env")
-    assert (owner.user, owner.group, owner.mode) == ("root", "root", 0o600)
+    imaging_migrations_applied_as_the_owner(host)
 
 
 def test_the_service_role_cannot_read_the_schema_history(host):
-    # The runtime role the service connects as has only what the service needs: not django_migrations.
-    out = _manage(host, "/etc/radiology/imaging.env")
-    assert out.rc != 0 and "permission denied for table django_migrations" in out.stdout + out.stderr, out.stderr
+    imaging_runtime_role_refused_the_schema_history(host)
 
 
 def test_installed_version_recorded(host):
-    fact = json.loads(host.file("/etc/ansible/facts.d/imaging_api.fact").content_string)
-    assert fact["version"] == "1.0.0"
-    assert host.file(fact["venv"] + "/.installed").content_string.strip() == fact["artifact_id"]
-    assert host.file("/opt/radiology/imaging/current").linked_to == fact["venv"]
+    installed_version_recorded(host, "imaging_api", "/opt/radiology/imaging/current", artifact=True)
 
 
 def test_restart_under_load_refuses_no_connection(host):
-    tally = restart_under_load(host, HEALTH, "imaging-api.service")
-    assert tally["restart_rc"] == 0
-    assert tally["errors"] == [], tally["errors"][:5]
-    assert tally["ok"] > 50, tally
-    assert request(host, HEALTH)["status"] == 200
+    restart_refuses_no_connection(host, HEALTH, "imaging-api.service")
