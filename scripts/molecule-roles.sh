@@ -13,8 +13,8 @@ if [ "$#" -gt 0 ]; then scenarios=("$@"); else mapfile -t scenarios < <(ls -d ro
 # 457, postgresql 409, imaging_api 337, frontend 289, nginx 277; in this order they end after ~900 s, longest
 # first after ~975 s. A scenario not listed here runs after these.
 ordered=()
-for slow in python_service imaging_api frontend postgresql nginx; do
-  for s in "${scenarios[@]}"; do [[ "$s" == roles/"$slow"/* ]] && ordered+=("$s"); done
+for role in python_service imaging_api frontend postgresql nginx; do
+  for s in "${scenarios[@]}"; do [[ "$s" == roles/"$role"/* ]] && ordered+=("$s"); done
 done
 for s in "${scenarios[@]}"; do [[ " ${ordered[*]} " == *" $s "* ]] || ordered+=("$s"); done
 jobs=()

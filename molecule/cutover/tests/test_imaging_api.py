@@ -11,6 +11,7 @@ import json
 
 from radiology_testkit.hosts import HARDENING, properties, request, serving, show
 from radiology_testkit.promises import (
+    IMAGING_ENV,
     IMAGING_OWNER_ENV,
     imaging_migrations_applied_as_the_owner,
     imaging_runtime_role_refused_the_schema_history,
@@ -50,7 +51,7 @@ def test_user_has_no_login(host):
 
 
 def test_env_file_is_private_and_holds_step_2s_setting(host):
-    env = private_env_file(host, "/etc/radiology/imaging.env", "imaging-api", "IMAGING_SECRET_KEY")
+    env = private_env_file(host, IMAGING_ENV, "imaging-api", "IMAGING_SECRET_KEY")
     # step 2's rolling deploy changed the log level; nothing after it re-templated the file
     assert 'IMAGING_LOG_LEVEL="WARNING"' in env.splitlines()
 

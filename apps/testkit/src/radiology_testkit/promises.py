@@ -11,8 +11,6 @@ from typing import Any
 from radiology_testkit.hosts import request, restart_under_load, show
 
 IMAGING_CLI = "/opt/radiology/imaging/current/bin/imaging-api"
-
-
 IMAGING_ENV = "/etc/radiology/imaging.env"
 IMAGING_OWNER_ENV = "/etc/radiology/imaging-owner.env"
 

@@ -4,6 +4,7 @@ import json
 
 from radiology_testkit.hosts import HARDENING, properties, request, serving
 from radiology_testkit.promises import (
+    IMAGING_ENV,
     imaging_migrations_applied_as_the_owner,
     imaging_runtime_role_refused_the_schema_history,
     installed_version_recorded,
@@ -51,7 +52,7 @@ def test_user_has_no_login(host):
 
 
 def test_env_file_is_private(host):
-    private_env_file(host, "/etc/radiology/imaging.env", "imaging-api", "IMAGING_SECRET_KEY")
+    private_env_file(host, IMAGING_ENV, "imaging-api", "IMAGING_SECRET_KEY")
 
 
 def test_hardening(host):
