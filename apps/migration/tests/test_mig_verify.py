@@ -41,6 +41,39 @@ def test_clean_copy_passes_every_gate(loaded: tuple[Path, str]) -> None:
     assert code == 0, doc["error"]
     assert [(g["gate"], g["ok"]) for g in doc["gates"]] == [("counts", True), ("keys", True), ("checksums", True)]
     assert doc["rows_verified"] > 1250 and doc["check_mode"] is True
+    # Both sides keep their keys by constraint: the key gate reads the catalogs, it does not scan.
+    proof = doc["gates"][1]["proof"]
+    assert proof["snapshot"] == {
+        "examinations": "PRIMARY KEY (exam_id)",
+        "reports": "PRIMARY KEY (report_id)",
+        "analysis_tasks": "PRIMARY KEY (task_id)",
+    }
+    assert all(p.startswith("PRIMARY KEY ") and p.endswith(", NOT NULL") for p in proof["postgres"].values()), proof
+
+
+def test_a_key_no_constraint_keeps_is_scanned_and_its_duplicates_named(loaded: tuple[Path, str]) -> None:
+    snapshot, dsn = loaded
+    constraint = pg_execute(
+        dsn, "SELECT conname FROM pg_constraint WHERE conrelid = 'analysis_tasks'::regclass AND contype = 'p'"
+    )[0][0]
+    victim, twin = (r[0] for r in pg_execute(dsn, "SELECT task_id FROM analysis_tasks ORDER BY task_id LIMIT 2"))
+    pg_execute(dsn, f'ALTER TABLE analysis_tasks DROP CONSTRAINT "{constraint}"')
+    pg_execute(dsn, "UPDATE analysis_tasks SET task_id = %s WHERE task_id = %s", [twin, victim])
+    code, doc = verify(snapshot, dsn)
+    assert code == 1
+    gate = doc["gates"][1]
+    assert gate["gate"] == "keys" and gate["proof"]["postgres"]["analysis_tasks"] == "scan"
+    assert gate["proof"]["postgres"]["examinations"].startswith("PRIMARY KEY ")
+    assert gate["problems"] == [
+        {
+            "side": "postgres",
+            "table": "analysis_tasks",
+            "key": "task_id",
+            "null_keys": 0,
+            "duplicate_count": 1,
+            "duplicates": [{"key": twin, "count": 2}],
+        }
+    ]
 
 
 def test_one_changed_field_is_named_with_its_key(loaded: tuple[Path, str]) -> None:
@@ -115,6 +148,7 @@ def test_duplicate_keys_in_the_source_fail_the_key_gate_by_name(loaded: tuple[Pa
     assert code == 1
     assert [(g["gate"], g["ok"]) for g in doc["gates"]] == [("counts", True), ("keys", False)]
     problem = doc["gates"][1]["problems"][0]
+    assert doc["gates"][1]["proof"]["snapshot"]["examinations"] == "scan"  # a copy without keys
     assert problem["side"] == "snapshot" and problem["table"] == "examinations"
     assert problem["duplicates"] == [{"key": twin, "count": 2}]
     assert f"{twin} x2" in doc["error"]

@@ -71,15 +71,19 @@ def _gates(
         )
         return
     # Gate 2: keys present and distinct on both sides.
+    proof: dict[str, dict[str, str]] = {"snapshot": {}, "postgres": {}}
     with progress.waiting("gate keys: present and distinct on both sides"):
-        problems = duplicate_keys_duckdb(con) + duplicate_keys_postgres(conn)
-    gates.append({"gate": "keys", "ok": not problems, "problems": [p.as_dict() for p in problems]})
+        problems = duplicate_keys_duckdb(con, proof["snapshot"]) + duplicate_keys_postgres(conn, proof["postgres"])
+    gates.append({"gate": "keys", "ok": not problems, "problems": [p.as_dict() for p in problems], "proof": proof})
     if problems:
         for p in problems:
             outcome.say(f"[keys]      BAD {p.describe()}")
         outcome.fail("duplicate or null keys: " + "; ".join(p.describe() for p in problems))
         return
-    outcome.say("[keys]      ok  every key present and distinct on both sides")
+    for t in TABLES:
+        outcome.say(
+            f"[keys]      ok  {t.kind:<16} snapshot: {proof['snapshot'][t.kind]}; postgres: {proof['postgres'][t.kind]}"
+        )
     # Gate 3: field-by-field equality through per-row checksums.
     results = []
     for t in TABLES:  # one SQL aggregate per side and table: the count moves when the table is done
