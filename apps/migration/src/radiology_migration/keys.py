@@ -97,8 +97,9 @@ def enforced_postgres(conn: psycopg.Connection, table: Table) -> str | None:
     row = conn.execute(_PG_ENFORCED, [quote_ident(table.postgres), table.key]).fetchone()
     if row is None:
         return None
-    kind = "PRIMARY KEY" if row[1] == "p" else "UNIQUE"
-    return f"{kind} {row[0]} ({table.key}), NOT NULL"
+    if row[1] == "p":
+        return f"PRIMARY KEY {row[0]} ({table.key})"
+    return f"UNIQUE {row[0]} ({table.key}), NOT NULL"
 
 
 def _check(side: str, table: Table, fetch: Any, name: str) -> KeyProblem | None:
