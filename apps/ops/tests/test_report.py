@@ -39,7 +39,15 @@ VERIFY = {
             "postgres": {"examinations": 1250, "reports": 786, "analysis_tasks": 6},
             "mismatched": {},
         },
-        {"gate": "keys", "ok": True, "problems": []},
+        {
+            "gate": "keys",
+            "ok": True,
+            "problems": [],
+            "proof": {
+                "snapshot": {"examinations": "PRIMARY KEY (exam_id)"},
+                "postgres": {"examinations": "scan"},
+            },
+        },
         {
             "gate": "checksums",
             "ok": True,
@@ -133,6 +141,7 @@ def test_report_json_has_every_piece(full_run):
     gates = {g["file"]: g for g in report["gates"]}
     assert gates["verify.json"]["ok"] is True and gates["api-diff.json"]["ok"] is False
     assert gates["verify.json"]["summary"]["counts"]["target"]["examinations"] == 1250
+    assert gates["verify.json"]["summary"]["keys_proof"]["postgres"] == {"examinations": "scan"}
     load = report["loads"][0]
     assert load["requests"] == full_run["summary"].requests and load["tasks"]["created"] > 0
     assert sum(p["count"] for p in report["series"]) == load["requests"]

@@ -87,6 +87,7 @@ def _verify_summary(doc: dict[str, Any]) -> dict[str, Any]:
         elif gate.get("gate") == "keys":
             out["keys_ok"] = gate.get("ok")
             out["key_problems"] = [_key_problem(p) for p in gate.get("problems") or [] if isinstance(p, dict)]
+            out["keys_proof"] = gate.get("proof") or {}  # per side and table: the constraint relied on, or "scan"
         elif gate.get("gate") == "checksums":
             tables = gate.get("tables") or {}
             out["checksums"] = {name: _checksum_table(t) for name, t in tables.items() if isinstance(t, dict)}
