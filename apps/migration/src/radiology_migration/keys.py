@@ -10,6 +10,7 @@ gate says, per side and table, how it knows (`proof`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,25 +120,36 @@ def _check(side: str, table: Table, fetch: Any, name: str) -> KeyProblem | None:
     return problem
 
 
-def duplicate_keys_duckdb(con: duckdb.DuckDBPyConnection, proof: dict[str, str] | None = None) -> list[KeyProblem]:
-    """The snapshot's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
+def _side(
+    side: str,
+    enforced: Callable[[Table], str | None],
+    fetch: Callable[[str], list[tuple[Any, ...]]],
+    name: Callable[[Table], str],
+    proof: dict[str, str] | None,
+) -> list[KeyProblem]:
+    """One side's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
     problems: list[KeyProblem] = []
     proof = {} if proof is None else proof
     for t in TABLES:
-        proof[t.kind] = enforced_duckdb(con, t) or SCANNED
-        if proof[t.kind] == SCANNED:
-            found = _check("snapshot", t, lambda q: con.execute(q).fetchall(), quote_ident(t.duckdb))
-            problems += [found] if found else []
+        proof[t.kind] = enforced(t) or SCANNED
+        found = _check(side, t, fetch, quote_ident(name(t))) if proof[t.kind] == SCANNED else None
+        problems += [found] if found else []
     return problems
+
+
+def duplicate_keys_duckdb(con: duckdb.DuckDBPyConnection, proof: dict[str, str] | None = None) -> list[KeyProblem]:
+    """The snapshot's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
+    return _side(
+        "snapshot", lambda t: enforced_duckdb(con, t), lambda q: con.execute(q).fetchall(), lambda t: t.duckdb, proof
+    )
 
 
 def duplicate_keys_postgres(conn: psycopg.Connection, proof: dict[str, str] | None = None) -> list[KeyProblem]:
     """PostgreSQL's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
-    problems: list[KeyProblem] = []
-    proof = {} if proof is None else proof
-    for t in TABLES:
-        proof[t.kind] = enforced_postgres(conn, t) or SCANNED
-        if proof[t.kind] == SCANNED:
-            found = _check("postgres", t, lambda q: conn.execute(q).fetchall(), quote_ident(t.postgres))
-            problems += [found] if found else []
-    return problems
+    return _side(
+        "postgres",
+        lambda t: enforced_postgres(conn, t),
+        lambda q: conn.execute(q).fetchall(),
+        lambda t: t.postgres,
+        proof,
+    )
