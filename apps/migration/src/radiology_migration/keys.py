@@ -70,7 +70,7 @@ def enforced_duckdb(con: duckdb.DuckDBPyConnection, table: Table) -> str | None:
     """The DuckDB constraint that keeps `table`'s key present and distinct, named, or None."""
     rows = con.execute(
         "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
-        "WHERE table_name = ? AND schema_name = current_schema() "
+        "WHERE table_name = ? AND database_name = current_database() AND schema_name = current_schema() "
         "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'NOT NULL')",
         [table.duckdb],
     ).fetchall()
