@@ -191,6 +191,7 @@ def read_battery(exam_ids: list[str], report_physicians: list[str]) -> list[Call
     calls += [get(path, ("exam_item", i)) for i in ITEMS]
     calls += [get("/statistics", ("exam_status", s)) for s in STATUSES[:3]]
     calls += [get("/statistics", ("modality", "CT"), ("q", "chest")), get("/statistics", ("date_from", "x"))]
+    calls += [get("/statistics", ("q", "no such text anywhere")), get("/statistics", ("q", "50%"))]  # none; literal %
     calls += [_dated("/statistics", d) for d in DATES[:6]]
     combos = [
         (("q", "ct"), ("exam_status", "certified")),
@@ -201,6 +202,8 @@ def read_battery(exam_ids: list[str], report_physicians: list[str]) -> list[Call
         (("q", "ct"), ("modality", "CT"), ("page", "4"), ("page_size", "13")),
         (("q", "ct"), ("modality", "MR")),  # likely empty
         (("exam_status", "scheduled"), ("page", "100")),  # past the end: [] and the true total
+        (("q", "chest"), ("page", "1000")),  # past the end with q (the legacy counts such a page apart)
+        (("q", "chest"), ("page", "1"), ("page_size", "100")),  # a page ending exactly or short of the total
         (("exam_status", "bogus"), ("modality", "XX"), ("page", "0")),  # several 422 details
     ]
     calls += [get(path, *c) for c in combos]
@@ -210,6 +213,7 @@ def read_battery(exam_ids: list[str], report_physicians: list[str]) -> list[Call
     for physician in report_physicians:
         calls.append(get("/reports/search", ("reporting_physician", physician)))
         calls.append(get("/reports/search", ("reporting_physician", physician), ("q", "nodule")))
+        calls.append(get("/reports/search", ("reporting_physician", physician), ("q", "nodule"), ("page", "500")))
     calls.append(get("/reports/search", ("reporting_physician", "dr. nobody")))
     calls += [get("/analysis/tasks", ("task_type", t)) for t in ("status_distribution", "item_distribution", "x")]
     calls += [get("/analysis/tasks", ("page_size", "2"), ("page", p)) for p in ("1", "2", "3", "9", "0")]

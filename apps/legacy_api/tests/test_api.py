@@ -10,13 +10,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
-from legacy_api import admin
+from legacy_api import admin, store
 from legacy_api.app import create_app
 from legacy_api.cli import render_openapi
 from legacy_api.database import StartupError
 from legacy_api.freeze import freeze, unfreeze
 from legacy_api.settings import Settings
-from radiology_contract import responses
+from radiology_contract import analysis, query, responses
 from radiology_contract.duckdb_schema import create_schema
 
 ROWS = 300  # conftest.ROWS
@@ -137,6 +137,29 @@ def test_statistics(client: TestClient) -> None:
     assert sum(b["count"] for b in data["by_month"]) == total
     months = [b["key"] for b in data["by_month"]]
     assert months == sorted(months) and all(len(m) == 7 for m in months)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": "chest"}, {"q": "CT", "exam_status": "certified"}, {"q": "no such text anywhere"}, {"modality": "MR"}],
+)
+def test_statistics_one_scan_equals_each_grouping(client: TestClient, params: dict[str, str]) -> None:
+    """The groupings from one GROUPING SETS scan are each grouping's own GROUP BY (the query a task runs)."""
+    con = client.app.state.service.con
+    filters = query.parse_statistics_query(list(params.items())).filters
+    where = store.study_where(filters)
+    data = client.get(f"{API}/statistics", params=params).json()["data"]
+    for key, grouping in analysis.STATISTICS_GROUPINGS:
+        assert data[key] == analysis.grouped(grouping, store.grouped_pairs(con.cursor(), grouping, where)), key
+    total = con.execute(f"SELECT count(*) FROM medical_examinations_fact{where.sql()}", where.params).fetchone()[0]
+    assert data["total"] == total == sum(b["count"] for b in data["by_month"])
+    assert (total == 0) == (params.get("q") == "no such text anywhere")
+
+
+def test_text_search_pages_past_the_end_keep_the_total(client: TestClient) -> None:
+    first = client.get(f"{API}/studies/search", params={"q": "chest", "page_size": 5}).json()
+    past = client.get(f"{API}/studies/search", params={"q": "chest", "page": 1000, "page_size": 5}).json()
+    assert first["total"] == past["total"] > 5 and len(first["data"]) == 5 and past["data"] == []
 
 
 def test_task_lifecycle(client: TestClient) -> None:
