@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -183,6 +184,26 @@ def test_task_lifecycle(client: TestClient) -> None:
         (True,)
     ]
     assert client.get(f"{API}/analysis/tasks/not-a-uuid").json()["error"]["code"] == "not_found"
+
+
+def test_task_counts_outside_the_write_lock(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task's counting (a scan of the examinations) never holds the one writer: at a million rows a slow
+    count under the lock queued every other write behind it until the users' requests timed out."""
+    service = client.app.state.service
+    held: list[bool] = []
+    counted = store.task_result
+
+    def spy(cur: store.Cursor, body: query.TaskCreate) -> dict[str, Any]:
+        held.append(service.write_lock.locked())
+        return counted(cur, body)
+
+    monkeypatch.setattr(store, "task_result", spy)
+    r = client.post(f"{API}/analysis/tasks", json={"name": "n", "task_type": "monthly_volume", "filters": {}})
+    assert r.status_code == 201 and held == [False]
+    assert (
+        sum(b["count"] for b in r.json()["result"]["buckets"])
+        == client.get(f"{API}/statistics").json()["data"]["total"]
+    )
 
 
 def test_task_create_validation(client: TestClient) -> None:

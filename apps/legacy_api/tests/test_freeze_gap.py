@@ -56,7 +56,7 @@ def test_snapshot_waits_for_the_write_in_flight(
     service = client.app.state.service
     service.write_lock = lock = ContendedLock()
     gate = Gate()
-    monkeypatch.setattr(store, "create_task", gate.hold(store.create_task))
+    monkeypatch.setattr(store, "insert_task", gate.hold(store.insert_task))
     target = tmp_path / "snap.duckdb"
 
     write = pool.submit(client.post, TASKS, json=new_task("in flight"))
@@ -127,7 +127,7 @@ def test_snapshot_gives_up_on_a_write_held_too_long(
 ) -> None:
     client = impatient_client
     gate = Gate()
-    monkeypatch.setattr(store, "create_task", gate.hold(store.create_task))
+    monkeypatch.setattr(store, "insert_task", gate.hold(store.insert_task))
     target = tmp_path / "snap.duckdb"
 
     write = pool.submit(client.post, TASKS, json=new_task("slow"))

@@ -237,8 +237,9 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             return error_response(responses.validation_error(e.details))
         if not await run_in_threadpool(service.ready):
             return _not_ready()
+        result = await call(store.task_result, body)  # outside the write lock: the writer only inserts
         try:
-            return contract_response(201, await write(store.create_task, body))
+            return contract_response(201, await write(store.insert_task, body, result))
         except WritesFrozenError:
             return frozen_response()
 

@@ -136,9 +136,14 @@ def valid_task_id(task_id: str) -> bool:
         return False
 
 
-def create_task(cur: Cursor, body: query.TaskCreate) -> dict[str, Any]:
+def task_result(cur: Cursor, body: query.TaskCreate) -> dict[str, Any]:
+    """What a new task counts: a read of the examinations, which the service never changes (the import does,
+    before it serves), so it runs outside the write lock and only the INSERT waits for the one writer."""
     pairs = grouped_pairs(cur, analysis.TASK_GROUPING[body.task_type], study_where(body.filters))
-    result = analysis.task_result(body.task_type, pairs)
+    return analysis.task_result(body.task_type, pairs)
+
+
+def insert_task(cur: Cursor, body: query.TaskCreate, result: dict[str, Any]) -> dict[str, Any]:
     created = now()
     row = (
         str(uuid.uuid4()),
