@@ -81,8 +81,8 @@ class Where:
             return
         names = searchable(table.fields)
         self.clauses.append("(" + " OR ".join(self.dialect.substring(n) for n in names) + ")")
-        self.text_searched = True
         self.params.extend([self.dialect.substring_param(q)] * len(names))
+        self.text_searched = True
 
 
 def study_where(filters: query.StudyFilters, dialect: Dialect) -> Where:

@@ -32,26 +32,26 @@ def study_where(filters: query.StudyFilters) -> Where:
     return sql_filters.study_where(filters, sql_filters.DUCKDB)
 
 
+def _count(cur: Cursor, table: str, where: Where) -> int:
+    row = cur.execute(f"SELECT count(*) FROM {table}{where.sql()}", where.params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def _page(
     cur: Cursor, table: str, columns: Sequence[Field], where: Where, *, order: str, page: query.Page
 ) -> tuple[list[tuple[Any, ...]], int]:
     names = ", ".join(f.name for f in columns)
-    limit = [page.page_size, page.offset]
-    if where.text_searched:
-        # q's substring test over every row is the cost of the request: one scan gives the page and the total.
-        rows = cur.execute(
-            f"SELECT {names}, count(*) OVER () FROM {table}{where.sql()} {order} LIMIT ? OFFSET ?",
-            [*where.params, *limit],
-        ).fetchall()
-        if rows:
-            return [row[:-1] for row in rows], int(rows[0][-1])
-        # a page past the end has no row to carry the total: counted below
-    total_row = cur.execute(f"SELECT count(*) FROM {table}{where.sql()}", where.params).fetchone()
-    assert total_row is not None
-    if where.text_searched:
-        return [], int(total_row[0])
-    rows = cur.execute(f"SELECT {names} FROM {table}{where.sql()} {order} LIMIT ? OFFSET ?", [*where.params, *limit])
-    return rows.fetchall(), int(total_row[0])
+    rest = f"FROM {table}{where.sql()} {order} LIMIT ? OFFSET ?"
+    params = [*where.params, page.page_size, page.offset]
+    if not where.text_searched:
+        return cur.execute(f"SELECT {names} {rest}", params).fetchall(), _count(cur, table, where)
+    # q's substring test over every row is the cost of the request: one scan gives the page and the total
+    # (a page past the end has no row to carry the total: it is counted apart).
+    rows = cur.execute(f"SELECT {names}, count(*) OVER () {rest}", params).fetchall()
+    if not rows:
+        return [], _count(cur, table, where)
+    return [row[:-1] for row in rows], int(rows[0][-1])
 
 
 def search_studies(cur: Cursor, q: query.StudyQuery) -> dict[str, Any]:
