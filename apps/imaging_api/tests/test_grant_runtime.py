@@ -85,6 +85,7 @@ def granted(owner_env: dict[str, str]) -> dict[str, str]:
             f"GRANT SELECT ON TABLE examinations TO {RUNTIME}",
             f"GRANT SELECT ON TABLE exam_reports TO {RUNTIME}",
             f"GRANT SELECT ON TABLE imaging_data_version TO {RUNTIME}",
+            f"GRANT SELECT, INSERT, DELETE ON TABLE imaging_count_cache TO {RUNTIME}",
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE analysis_tasks TO {RUNTIME}",
         ]
     )
@@ -113,6 +114,10 @@ def test_the_runtime_role_can_do_what_the_service_does(pg: PgServer, granted: di
             "UPDATE analysis_tasks SET deleted_at = now() WHERE task_id = '00000000-0000-4000-8000-0000000000aa'"
         )
         conn.execute("DELETE FROM analysis_tasks WHERE task_id = '00000000-0000-4000-8000-0000000000aa'")
+        # the shared count cache: read, shared, pruned
+        conn.execute("INSERT INTO imaging_count_cache (version, key, value) VALUES (0, 'runtime', '1')")
+        assert conn.execute("SELECT value FROM imaging_count_cache WHERE version = 0").fetchone()[0] == 1
+        conn.execute("DELETE FROM imaging_count_cache WHERE version = 0")
 
 
 @pytest.mark.parametrize(
@@ -127,6 +132,8 @@ def test_the_runtime_role_can_do_what_the_service_does(pg: PgServer, granted: di
         "TRUNCATE analysis_tasks",
         "DROP TABLE analysis_tasks",
         "UPDATE imaging_data_version SET version = version + 1",
+        "UPDATE imaging_count_cache SET value = '0'",
+        "TRUNCATE imaging_count_cache",
         "SELECT * FROM django_migrations",
         "CREATE TABLE intruder (id int)",
         "CREATE INDEX intruder_idx ON examinations (exam_id)",

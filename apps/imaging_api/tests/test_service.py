@@ -106,6 +106,59 @@ def test_totals_follow_writes_made_outside_the_service(pg: PgServer, service: Ru
         assert httpx.get(url).json()["total"] == first
 
 
+def _warm(env: dict[str, str]) -> dict:
+    return json.loads(imaging(["warm_counts"], env).stdout)
+
+
+def test_warmed_counts_are_shared_by_every_worker(pg: PgServer, scratch_env: dict[str, str], service: Running) -> None:
+    """warm_counts counts the common filter sets once; every worker then answers from the shared tier."""
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("UPDATE imaging_data_version SET version = version + 1")  # a version nobody has counted yet
+    first = _warm(scratch_env)
+    assert first["cache"] == "on" and not first["version_moved"]
+    assert [w["what"] for w in first["warmed"]][:4] == [
+        f"statistics {g}" for g in ("exam_status", "exam_source", "exam_item", "month")
+    ]
+    assert all(w["answered"] == {"counted": 1} for w in first["warmed"][:4]), first
+    again = _warm(scratch_env)  # another process: nothing left to count
+    assert all("counted" not in w["answered"] for w in again["warmed"]), again
+    # Prove the workers read the shared tier: change what it holds for the unfiltered total.
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        real = conn.execute("SELECT count(*) FROM examinations").fetchone()[0]
+        changed = conn.execute(
+            "UPDATE imaging_count_cache SET value = '424242' WHERE version = %s AND value = to_jsonb(%s::bigint)",
+            [first["data_version"], real],
+        ).rowcount
+    assert changed >= 1  # the studies total and the row count of examinations
+    for _ in range(6):  # every worker process, whichever answers
+        assert httpx.get(service.url + "/api/v1/studies/search?page_size=1").json()["total"] == 424242
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("UPDATE imaging_data_version SET version = version + 1")  # what a load does: a new version
+    for _ in range(6):
+        assert httpx.get(service.url + "/api/v1/studies/search?page_size=1").json()["total"] == real
+
+
+def test_the_shared_counts_keep_only_the_live_version_within_the_ttl(pg: PgServer, scratch_env: dict[str, str]) -> None:
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("UPDATE imaging_data_version SET version = version + 1")
+        version = conn.execute("SELECT version FROM imaging_data_version").fetchone()[0]
+        conn.execute(
+            "INSERT INTO imaging_count_cache (version, key, value, created_at) VALUES (%s, 'old version', '1', now()),"
+            " (%s, 'expired', '1', now() - interval '1 hour')",
+            [version - 1, version],
+        )
+    warmed = _warm(scratch_env)  # a new process: it prunes with its first shared write
+    assert warmed["data_version"] == version
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        rows = conn.execute("SELECT version, key FROM imaging_count_cache").fetchall()
+    assert rows and {v for v, _ in rows} == {version}
+    assert not {k for _, k in rows} & {"old version", "expired"}
+
+
+def test_warm_counts_with_the_cache_off_counts_nothing(scratch_env: dict[str, str]) -> None:
+    assert _warm({**scratch_env, "IMAGING_COUNT_CACHE_SECONDS": "0"}) == {"cache": "off", "warmed": []}
+
+
 def test_unhandled_errors_are_logged_and_hidden(pg: PgServer, service: Running) -> None:
     """Break the schema under the running service: the client gets the contract's 500, the log the traceback."""
     with psycopg.connect(pg.dsn("imaging_scratch")) as conn:

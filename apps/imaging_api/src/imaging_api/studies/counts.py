@@ -3,11 +3,21 @@
 Examinations and reports change only through bulk loads (import_excel, the migration), never through the
 API. Every statement that writes to those tables bumps one counter, `imaging_data_version.version`
 (statement-level triggers, migration 0002, enabled ALWAYS so they fire under session_replication_role =
-replica too). A total (or a grouping) is cached per worker process under (data version, key): the first
-request of a filter set pays the COUNT, later ones reuse it until any write bumps the version. A TTL bounds the
-life of an entry anyway (IMAGING_COUNT_CACHE_SECONDS, default 300; 0 turns the cache off).
+replica too). A total (or a grouping) is cached under (data version, key) in two tiers:
+
+1. in the worker process (an LRU, no round trip);
+2. in PostgreSQL, shared by every worker of every app host (`imaging_count_cache`, an UNLOGGED table,
+   migration 0003): a filter set is counted once per data version, not once per worker, and `warm_counts`
+   can count the commonest ones before users arrive (the cutover runs it before its switch).
+
+A miss in both counts and stores in both. Any write to the data bumps the version, so no tier can serve a
+total of older data. A TTL bounds the life of an entry anyway (IMAGING_COUNT_CACHE_SECONDS, default 300, by
+the database's clock for the shared tier; 0 turns both tiers off). The shared tier is pruned of older versions
+and expired rows now and then by the workers that write to it.
 """
 
+import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -18,7 +28,9 @@ from django.conf import settings
 from django.db import connection
 
 VERSION_TABLE = "imaging_data_version"
+SHARED_TABLE = "imaging_count_cache"
 MAX_ENTRIES = 4096
+PRUNE_EVERY = 256  # shared writes of one worker between two prunings (and at every new data version)
 T = TypeVar("T")
 
 
@@ -32,35 +44,124 @@ def data_version() -> int:
     return int(row[0])
 
 
+def key_digest(key: Hashable) -> str:
+    """The shared tier's name of a cache key: the same in every process running the same code."""
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def _encode(value: Any) -> str | None:
+    """JSON of a total (int) or of (key, count) pairs; None when JSON would not give the same value back."""
+    try:
+        text = json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return text if _decode(json.loads(text)) == value else None
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [tuple(item) if isinstance(item, list) else item for item in value]
+    return value
+
+
+class SharedCounts:
+    """The second tier: (version, key) -> value rows in PostgreSQL, read and written by every worker."""
+
+    def __init__(self) -> None:
+        self._writes = 0
+        self._pruned_version: int | None = None
+        self._lock = threading.Lock()
+
+    def get(self, version: int, key: Hashable, ttl: int) -> tuple[Any, float] | None:
+        """(value, age in seconds) of a live entry, or None."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT value::text, extract(epoch FROM now() - created_at)::float8 FROM {SHARED_TABLE}"
+                " WHERE version = %s AND key = %s AND created_at > now() - make_interval(secs => %s)",
+                [version, key_digest(key), ttl],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return _decode(json.loads(row[0])), max(0.0, float(row[1]))
+
+    def put(self, version: int, key: Hashable, value: Any, ttl: int) -> bool:
+        """Share a value (the first writer of a key wins; all of them computed the same). False: not shareable."""
+        text = _encode(value)
+        if text is None:
+            return False
+        with self._lock:
+            self._writes += 1
+            prune = self._pruned_version != version or self._writes % PRUNE_EVERY == 0
+            if prune:
+                self._pruned_version = version
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {SHARED_TABLE} (version, key, value) VALUES (%s, %s, %s::jsonb)"
+                " ON CONFLICT (version, key) DO NOTHING",
+                [version, key_digest(key), text],
+            )
+            if prune:
+                self.prune(cursor, version, ttl)
+        return True
+
+    @staticmethod
+    def prune(cursor: Any, version: int, ttl: int) -> None:
+        cursor.execute(
+            f"DELETE FROM {SHARED_TABLE} WHERE version <> %s OR created_at <= now() - make_interval(secs => %s)",
+            [version, ttl],
+        )
+
+    def clear(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {SHARED_TABLE}")
+
+
 class VersionedCache:
-    """A bounded LRU of exact query results keyed by (data version, key), with a time-to-live."""
+    """Exact query results keyed by (data version, key): a bounded LRU per process over the shared tier."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self._entries: OrderedDict[tuple[int, Hashable], tuple[float, Any]] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
+        self.shared = SharedCounts()
+        # how each get() was answered: by this process, by the shared tier, or counted
+        self.answered = {"process": 0, "shared": 0, "counted": 0}
 
     def get(self, key: Hashable, compute: Callable[[], T], version: int | None = None) -> T:
         """The cached result of `compute` for `key` at the data version (read now unless given)."""
         ttl = settings.COUNT_CACHE_SECONDS
         if ttl <= 0:
             return compute()
-        entry_key = (data_version() if version is None else version, key)
+        version = data_version() if version is None else version
+        entry_key = (version, key)
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(entry_key)
             if hit is not None and now - hit[0] < ttl:
                 self._entries.move_to_end(entry_key)
+                self.answered["process"] += 1
                 return hit[1]
+        shared = self.shared.get(version, key, ttl)
+        if shared is not None:
+            value, age = shared
+            self._remember(entry_key, now - age, value, "shared")
+            return value
         value = compute()
+        self.shared.put(version, key, value, ttl)
+        self._remember(entry_key, now, value, "counted")
+        return value
+
+    def _remember(self, entry_key: tuple[int, Hashable], since: float, value: Any, answered: str) -> None:
         with self._lock:
-            self._entries[entry_key] = (now, value)
+            self.answered[answered] += 1
+            self._entries[entry_key] = (since, value)
             self._entries.move_to_end(entry_key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
-        return value
 
     def clear(self) -> None:
+        """Forget this process's entries (the shared tier: `shared.clear()`)."""
         with self._lock:
             self._entries.clear()
 

@@ -9,13 +9,14 @@ nothing and holds exactly:
   and the data version (counts.VERSION_TABLE, read by every search and total);
 - SELECT, INSERT, UPDATE, DELETE on analysis tasks (services: create, tombstone), and USAGE, SELECT on the
   sequence of any auto-increment column of a table it inserts into (none today: task ids are UUIDs);
+- SELECT, INSERT, DELETE on the shared count cache (counts.SHARED_TABLE: read, shared, pruned; never updated);
 - nothing else on the project's schema: no other privilege on these tables or on any other relation of the
   schema (django_migrations, sequences), no column privilege, no CREATE on the schema or the database, no
   TEMPORARY granted to the role itself.
 
 The freeze lock (pg_advisory_xact_lock[_shared]) and the trigram functions need no grant: PUBLIC may execute
 them. The privileges of each table come from the models (RUNTIME_MODEL_PRIVILEGES, checked to cover every model
-of the app) plus the one table outside the ORM (the data version).
+of the app) plus the two tables outside the ORM (the data version, the shared count cache).
 
 `plan()` compares that with what the role holds (its own ACL entries on the database, the schema, every
 relation of the schema and their columns) and gives the GRANT/REVOKE statements that make them equal; `apply()`
@@ -31,7 +32,7 @@ from django.db import connection, models, transaction
 from django.db.backends.utils import CursorWrapper
 from radiology_contract.locks import GRANT_LOCK_KEY
 
-from imaging_api.studies.counts import VERSION_TABLE
+from imaging_api.studies.counts import SHARED_TABLE, VERSION_TABLE
 from imaging_api.studies.models import AnalysisTask, Examination, Report
 
 READ = ("SELECT",)
@@ -44,8 +45,8 @@ RUNTIME_MODEL_PRIVILEGES: dict[type[models.Model], tuple[str, ...]] = {
     Report: READ,
     AnalysisTask: READ_WRITE,
 }
-# Tables outside the ORM that the runtime reads.
-RUNTIME_RAW_TABLES: dict[str, tuple[str, ...]] = {VERSION_TABLE: READ}
+# Tables outside the ORM that the runtime uses.
+RUNTIME_RAW_TABLES: dict[str, tuple[str, ...]] = {VERSION_TABLE: READ, SHARED_TABLE: ("SELECT", "INSERT", "DELETE")}
 
 DATABASE_PRIVILEGES = ("CONNECT",)
 SCHEMA_PRIVILEGES = ("USAGE",)
