@@ -155,6 +155,32 @@ def test_the_shared_counts_keep_only_the_live_version_within_the_ttl(pg: PgServe
     assert not {k for _, k in rows} & {"old version", "expired"}
 
 
+STATISTICS_OF_TASKS = {
+    "status_distribution": "by_status",
+    "source_distribution": "by_source",
+    "item_distribution": "by_item",
+    "monthly_volume": "by_month",
+}
+
+
+@pytest.mark.parametrize("filters", [{"modality": "CT"}, {"q": "chest", "exam_status": "completed"}, {"q": "zz-none"}])
+def test_statistics_from_one_scan_equal_each_grouping_counted_apart(
+    pg: PgServer, service: Running, filters: dict[str, str]
+) -> None:
+    """With filters /statistics counts every grouping in one GROUPING SETS scan; a task counts one GROUP BY."""
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("UPDATE imaging_data_version SET version = version + 1")  # nothing cached for either
+    statistics = httpx.get(service.url + "/api/v1/statistics", params=filters).json()["data"]
+    with psycopg.connect(pg.dsn("imaging_scratch")) as conn:
+        conn.execute("UPDATE imaging_data_version SET version = version + 1")  # the tasks count afresh
+    for task_type, key in STATISTICS_OF_TASKS.items():
+        body = {"name": f"apart {task_type}", "task_type": task_type, "filters": filters}
+        created = httpx.post(service.url + "/api/v1/analysis/tasks", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["result"]["buckets"] == statistics[key], (task_type, filters)
+        assert created.json()["result"]["total"] == statistics["total"]
+
+
 def test_warm_counts_with_the_cache_off_counts_nothing(scratch_env: dict[str, str]) -> None:
     assert _warm({**scratch_env, "IMAGING_COUNT_CACHE_SECONDS": "0"}) == {"cache": "off", "warmed": []}
 

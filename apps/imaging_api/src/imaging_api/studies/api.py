@@ -76,8 +76,9 @@ def statistics(request: HttpRequest) -> HttpResponse:
         return _not_ready()
     body: dict[str, object] = {}
     total = 0
+    found = selectors.statistics_groupings(stats_query.filters)
     for key, grouping in analysis.STATISTICS_GROUPINGS:
-        pairs = selectors.grouped_counts(stats_query.filters, grouping)
+        pairs = found[grouping]
         if grouping == "exam_status":
             total = sum(count for _, count in pairs)
         body[key] = analysis.grouped(grouping, pairs)

@@ -130,10 +130,21 @@ class VersionedCache:
 
     def get(self, key: Hashable, compute: Callable[[], T], version: int | None = None) -> T:
         """The cached result of `compute` for `key` at the data version (read now unless given)."""
-        ttl = settings.COUNT_CACHE_SECONDS
-        if ttl <= 0:
+        if settings.COUNT_CACHE_SECONDS <= 0:
             return compute()
         version = data_version() if version is None else version
+        hit = self.peek(key, version)
+        if hit is not None:
+            return hit[0]
+        value = compute()
+        self.store(key, value, version)
+        return value
+
+    def peek(self, key: Hashable, version: int) -> tuple[Any] | None:
+        """(value,) of a live entry of this process or of the shared tier; None on a miss (or the cache off)."""
+        ttl = settings.COUNT_CACHE_SECONDS
+        if ttl <= 0:
+            return None
         entry_key = (version, key)
         now = time.monotonic()
         with self._lock:
@@ -141,16 +152,21 @@ class VersionedCache:
             if hit is not None and now - hit[0] < ttl:
                 self._entries.move_to_end(entry_key)
                 self.answered["process"] += 1
-                return hit[1]
+                return (hit[1],)
         shared = self.shared.get(version, key, ttl)
-        if shared is not None:
-            value, age = shared
-            self._remember(entry_key, now - age, value, "shared")
-            return value
-        value = compute()
+        if shared is None:
+            return None
+        value, age = shared
+        self._remember(entry_key, now - age, value, "shared")
+        return (value,)
+
+    def store(self, key: Hashable, value: Any, version: int) -> None:
+        """Keep a value just counted at `version`, here and in the shared tier."""
+        ttl = settings.COUNT_CACHE_SECONDS
+        if ttl <= 0:
+            return
         self.shared.put(version, key, value, ttl)
-        self._remember(entry_key, now, value, "counted")
-        return value
+        self._remember((version, key), time.monotonic(), value, "counted")
 
     def _remember(self, entry_key: tuple[int, Hashable], since: float, value: Any, answered: str) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models
-from radiology_contract import query, tables
+from radiology_contract import analysis, groupings, query, tables
 
 from imaging_api.studies import counts, sql
 from imaging_api.studies.models import AnalysisTask, Examination, Report
@@ -64,9 +64,31 @@ def grouped_counts(filters: query.StudyFilters, grouping: str) -> list[tuple[Any
     """(key, count) of the examinations matching `filters`, grouped by a column or by month (YYYY-MM)."""
 
     def compute() -> list[tuple[Any, int]]:
-        return [(key, int(n)) for key, n in _fetch(*sql.grouped(sql.study_where(filters), grouping))]
+        return groupings.pairs(grouping, _fetch(*sql.grouped(sql.study_where(filters), grouping)))
 
     return counts.cache.get(("grouped", filters, grouping), compute)
+
+
+def statistics_groupings(filters: query.StudyFilters) -> dict[str, list[tuple[Any, int]]]:
+    """Every grouping of /statistics for `filters`, each cached as grouped_counts caches it.
+
+    Counted on a miss: with filters, every grouping from one GROUPING SETS scan (at 1,000,000 rows 140 against
+    280 ms for a modality, 212 against 720 ms with q); without, one GROUP BY each, which is cheaper there (836
+    against 1,911 ms) and counted once per data version anyway (the shared count cache, warm_counts).
+    """
+    names = [grouping for _, grouping in analysis.STATISTICS_GROUPINGS]
+    where = sql.study_where(filters)
+    if not where.clauses:
+        return {grouping: grouped_counts(filters, grouping) for grouping in names}
+    version = counts.data_version()
+    keys = {grouping: ("grouped", filters, grouping) for grouping in names}
+    found = {grouping: counts.cache.peek(key, version) for grouping, key in keys.items()}
+    if all(hit is not None for hit in found.values()):
+        return {grouping: hit[0] for grouping, hit in found.items() if hit is not None}
+    _, scanned = groupings.decode(names, _fetch(*sql.grouping_sets(where, names)))
+    for grouping, pairs in scanned.items():
+        counts.cache.store(keys[grouping], pairs, version)
+    return scanned
 
 
 def _live_tasks() -> models.QuerySet:

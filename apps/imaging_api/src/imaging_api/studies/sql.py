@@ -6,13 +6,10 @@ indexes. Identifiers come only from radiology_contract (tables, fields, ordering
 parameter.
 """
 
-from radiology_contract import query, sql_filters, tables
+from radiology_contract import groupings, query, sql_filters, tables
 from radiology_contract.sql_filters import Where
 
 from imaging_api.studies.counts import VERSION_TABLE
-
-MONTH = "month"
-MONTH_SQL = "to_char(order_datetime, 'YYYY-MM')"
 
 
 def study_where(filters: query.StudyFilters) -> Where:
@@ -42,6 +39,10 @@ def count(table: tables.Table, where: Where) -> tuple[str, list]:
 
 
 def grouped(where: Where, grouping: str) -> tuple[str, list]:
-    """(key, count) of examinations per grouping column, or per MONTH (YYYY-MM of order_datetime)."""
-    key = MONTH_SQL if grouping == MONTH else grouping
-    return f"SELECT {key}, count(*) FROM {tables.EXAMINATIONS.postgres}{where.sql()} GROUP BY 1", list(where.params)
+    """(key, count) of examinations per grouping column, or per month (YYYY-MM of order_datetime)."""
+    return groupings.grouped(tables.EXAMINATIONS.postgres, grouping, where)
+
+
+def grouping_sets(where: Where, names: list[str]) -> tuple[str, list]:
+    """Every grouping of `names` and the total in one scan (groupings.decode reads the rows)."""
+    return groupings.grouping_sets(tables.EXAMINATIONS.postgres, names, where)
