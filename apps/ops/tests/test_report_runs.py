@@ -355,3 +355,29 @@ def test_a_failed_stage_stops_the_cutover_before_anything_froze(tmp_path):
     stages = {s["stage"]: s for s in report["figures"]["rows_per_second"]["stages"]}
     assert stages["stage-load"]["label"] == "stage 1 load (live)" and stages["stage-load"]["rows"] == 3000
     assert stages["stage-verify"]["text"] == "not recorded" and stages["load"]["label"] == "stage 2 load (frozen)"
+
+
+def test_the_warm_up_of_the_new_service_s_counts_is_in_the_headline(tmp_path):
+    write_phases(tmp_path, "cutover", cutover_steps())
+    write_run(tmp_path)
+    write_state_end(tmp_path, "imaging", legacy_frozen=True)
+    assert "shared counts" not in built(tmp_path)[1]  # a run that warmed nothing says nothing about it
+    warmed = [
+        {"what": "statistics exam_status", "seconds": 0.8, "answered": {"counted": 1}},
+        {"what": "studies total", "seconds": 0.1, "answered": {"shared": 1}},
+        {"what": "row counts", "seconds": 0.1, "answered": {"counted": 2}},
+    ]
+    warm = {"cache": "on", "data_version": 7, "version_moved": False, "seconds": 1.04, "warmed": warmed}
+    write_json(tmp_path / "warm-counts.json", warm)
+    report, md, html = built(tmp_path)
+    line = (
+        "New service's shared counts before the switch: 3 sets warmed in 1.0 s (3 counted, 1 shared) at data version 7"
+    )
+    assert f"- {line}" in md and line.replace("'", "&#x27;") in html
+    assert report["warm_counts"]["data_version"] == 7
+    write_json(tmp_path / "warm-counts.json", {"failed": True, "rc": 1, "stderr": "trace\nrelation missing\n"})
+    assert "the warm-up failed (rc 1): relation missing" in built(tmp_path)[1]
+    write_json(tmp_path / "warm-counts.json", {"cache": "on"})
+    report, md, _ = built(tmp_path)
+    assert report["warm_counts"] is None and "shared counts" not in md
+    assert any("warm-counts.json: neither a failure nor a list" in p for p in report["problems"])

@@ -16,7 +16,7 @@ from .report_final import final_state
 from .report_headline import headline
 from .report_html import render_html
 from .report_md import render_markdown
-from .report_run import BACKUP_JSON, RUN_JSON, STATE_END_JSON, read_backup, read_run, read_state_end
+from .report_run import BACKUP_JSON, RUN_JSON, STATE_END_JSON, read_backup, read_run, read_state_end, read_warm
 from .report_stages import stage_ran
 from .rundir import SWITCH_WORDS, phase_rows, read_gates, read_loads, read_task_checks, read_watches
 
@@ -70,6 +70,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
     run = read_run(run_dir, problems)
     state = read_state_end(run_dir, problems)
     backup = read_backup(run_dir, problems)
+    warm = read_warm(run_dir, problems)
     series = _series(loads)
     starts = [p["started_epoch"] for p in phases if p["started_epoch"] is not None] + [s["epoch"] for s in series]
     origin = min(starts) if starts else None
@@ -96,11 +97,12 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "total_seconds": total_seconds,
         "missing": [name for name in expected_files(final, run, phases) if not (run_dir / name).exists()],
         "problems": problems,
-        "headline": headline(final, run, total_seconds, backup),
+        "headline": headline(final, run, total_seconds, backup, warm),
         "figures": figs,
         "final_state": final,
         "run": run,
         "backup": backup,
+        "warm_counts": warm,
         "state_end": state,
         "phases": phases,
         "gates": gates,

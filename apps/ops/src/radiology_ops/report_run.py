@@ -8,6 +8,9 @@ when it ended, read from the hosts). Both are optional; a missing one is said, n
     backup.json     the backup the cutover took before the target was replaced, on the primary:
                     {"host", "pgbackrest": null | {"stanza", "label", "type", "database_bytes", "stored_bytes",
                      "started", "stopped" (epoch seconds), "lsn_start", "lsn_stop"}, "dump": null | path}
+    warm-counts.json  what `imaging-api warm_counts` counted at the end of stage 1: {"cache": "on" | "off",
+                    "data_version", "seconds", "warmed": [{"what", "seconds", "answered": {"counted": n, ...}}]},
+                    or {"failed": true, "rc", "stderr"}
     state-end.json  {"read_at", "serving": "imaging" | "legacy" | "mixed" | "none",
                      "web": {host: {"backend", "release"}},
                      "writes": {"legacy": {host: {"reachable", "writes_frozen"}}, "imaging": {host: {...}}},
@@ -24,6 +27,7 @@ from typing import Any
 
 RUN_JSON = "run.json"
 BACKUP_JSON = "backup.json"
+WARM_JSON = "warm-counts.json"
 MIB = 1048576
 STATE_END_JSON = "state-end.json"
 BACKENDS = ("legacy", "imaging")
@@ -98,6 +102,34 @@ def backup_text(backup: dict[str, Any]) -> str:
     if backup.get("dump"):
         parts.append(f"pg_dump `{host}:{backup['dump']}`")
     return "; ".join(parts)
+
+
+def read_warm(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
+    """warm-counts.json, or None when the run warmed nothing (or left an unusable record, listed in problems)."""
+    doc = _read_object(run_dir / WARM_JSON, problems)
+    if doc is None:
+        return None
+    if not doc.get("failed") and not isinstance(doc.get("warmed"), list):
+        problems.append(f"{WARM_JSON}: neither a failure nor a list of what was warmed")
+        return None
+    return doc
+
+
+def warm_text(warm: dict[str, Any]) -> str:
+    """One line: what the new service's shared count cache held before the switch."""
+    if warm.get("failed"):
+        stderr = str(warm.get("stderr") or "").strip().splitlines()
+        return f"the warm-up failed (rc {warm.get('rc')}): {stderr[-1] if stderr else 'no message'}"
+    if warm.get("cache") == "off":
+        return "not warmed: the count cache is off (IMAGING_COUNT_CACHE_SECONDS=0)"
+    answered: dict[str, int] = {}
+    for item in warm["warmed"]:
+        for how, n in (item.get("answered") or {}).items():
+            answered[how] = answered.get(how, 0) + int(n)
+    took = f" in {warm['seconds']:.1f} s" if isinstance(warm.get("seconds"), int | float) else ""
+    how = ", ".join(f"{n} {k}" for k, n in sorted(answered.items())) or "nothing answered"
+    moved = "; the data changed meanwhile" if warm.get("version_moved") else ""
+    return f"{len(warm['warmed'])} sets warmed{took} ({how}) at data version {warm.get('data_version')}{moved}"
 
 
 def read_state_end(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
