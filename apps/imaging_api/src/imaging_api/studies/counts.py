@@ -112,10 +112,6 @@ class SharedCounts:
             [version, ttl],
         )
 
-    def clear(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {SHARED_TABLE}")
-
 
 class VersionedCache:
     """Exact query results keyed by (data version, key): a bounded LRU per process over the shared tier."""
@@ -177,7 +173,7 @@ class VersionedCache:
                 self._entries.popitem(last=False)
 
     def clear(self) -> None:
-        """Forget this process's entries (the shared tier: `shared.clear()`)."""
+        """Forget this process's entries (the shared tier keeps its own: it is pruned by version and TTL)."""
         with self._lock:
             self._entries.clear()
 
