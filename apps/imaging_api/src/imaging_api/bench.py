@@ -17,6 +17,12 @@ the service sends (studies/sql.py: the page and its COUNT, client-side bound lik
 `--search-runs` times after one warm-up, and prints the median and p95 in ms.
 
     imaging-api bench --search --rows 1000000 --search-runs 20
+
+`--counts` measures what counting costs the new service: /statistics as four GROUP BYs against one GROUPING SETS
+scan per filter set, and the first requests after a new data version, cold and after `warm_counts`
+(imaging_api.bench_counts).
+
+    imaging-api bench --counts --rows 1000000
 """
 
 import argparse
@@ -105,7 +111,7 @@ class RunResult:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(p) - 1]
 
 
-class _Connection:
+class Connection:
     """One HTTP/1.1 connection; reconnects when the server closes it (gunicorn sync workers do)."""
 
     def __init__(self, host: str, port: int) -> None:
@@ -159,7 +165,7 @@ async def _load(base_url: str, paths: tuple[str, ...], clients: int, seconds: fl
 
     async def client(offset: int) -> None:
         nonlocal errors
-        connection = _Connection(host, port)
+        connection = Connection(host, port)
         i = offset
         try:
             while time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS_PER_RUN:
@@ -201,9 +207,12 @@ def loaded_database(pg: PgServer, db: Path) -> Iterator[tuple[str, dict]]:
     migration's own loader: (its DSN, the loader's outcome data). Dropped on exit."""
     name = f"bench_{secrets.token_hex(4)}"
     dsn = pg.create_database(name)
-    env = {"IMAGING_SECRET_KEY": secrets.token_hex(32), "IMAGING_DATABASE_URL": dsn}
     try:
-        subprocess.run([str(BIN / "imaging-api"), "migrate", "--verbosity", "0"], env={**os.environ, **env}, check=True)
+        subprocess.run(
+            [str(BIN / "imaging-api"), "migrate", "--verbosity", "0"],
+            env={**os.environ, **service_env(dsn)},
+            check=True,
+        )
         started = time.perf_counter()
         # The migration's own loader (one transaction, indexes rebuilt after the COPY, counts checked, ANALYZE);
         # it raises MigrationError, naming the table, when the copy does not arrive complete.
@@ -221,23 +230,32 @@ def loaded_database(pg: PgServer, db: Path) -> Iterator[tuple[str, dict]]:
         pg.drop_database(name)
 
 
+def service_env(dsn: str) -> dict[str, str]:
+    """The new service's settings for the throwaway database `dsn` (the command line's too)."""
+    return {"IMAGING_SECRET_KEY": secrets.token_hex(32), "IMAGING_DATABASE_URL": dsn, "IMAGING_LOG_LEVEL": "WARNING"}
+
+
+@contextmanager
+def serve_imaging(dsn: str, workers: int, worker_class: str = "sync", threads: int = 4) -> Iterator[str]:
+    """gunicorn on loopback over the database `dsn`: yields its base URL."""
+    env = {
+        **service_env(dsn),
+        "IMAGING_WORKERS": str(workers),
+        "IMAGING_WORKER_CLASS": worker_class,
+        "IMAGING_THREADS": str(threads),
+    }
+    port = free_port()
+    cmd = [str(BIN / "imaging-api"), "serve", "--bind", f"127.0.0.1:{port}"]
+    with serve(cmd, port, HEALTH, env, timeout=120) as url:
+        yield url
+
+
 @contextmanager
 def imaging_service(
     pg: PgServer, db: Path, workers: int, worker_class: str = "sync", threads: int = 4
 ) -> Iterator[str]:
-    with loaded_database(pg, db) as (dsn, _):
-        env = {
-            "IMAGING_SECRET_KEY": secrets.token_hex(32),
-            "IMAGING_DATABASE_URL": dsn,
-            "IMAGING_WORKERS": str(workers),
-            "IMAGING_WORKER_CLASS": worker_class,
-            "IMAGING_THREADS": str(threads),
-            "IMAGING_LOG_LEVEL": "WARNING",
-        }
-        port = free_port()
-        cmd = [str(BIN / "imaging-api"), "serve", "--bind", f"127.0.0.1:{port}"]
-        with serve(cmd, port, HEALTH, env, timeout=120) as url:
-            yield url
+    with loaded_database(pg, db) as (dsn, _), serve_imaging(dsn, workers, worker_class, threads) as url:
+        yield url
 
 
 def _fmt(result: RunResult) -> str:
@@ -253,7 +271,7 @@ def _merge(parts: list[RunResult]) -> RunResult:
     )
 
 
-def _duckdb(rows: int, seed: int, workdir: Path) -> Path:
+def duckdb_file(rows: int, seed: int, workdir: Path) -> Path:
     """The synthetic data set of `rows` examinations as a DuckDB file (kept in `workdir` for later runs)."""
     db = workdir / f"bench_{rows}_{seed}.duckdb"
     if not db.exists():
@@ -266,7 +284,7 @@ def _duckdb(rows: int, seed: int, workdir: Path) -> Path:
 def bench_size(rows: int, args: argparse.Namespace, pg: PgServer, workdir: Path) -> list[str]:
     """Both services up at once; per endpoint, warm both, then alternate measured slices between them
     (`--rounds`), so background load on the machine falls on both alike."""
-    db = _duckdb(rows, args.seed, workdir)
+    db = duckdb_file(rows, args.seed, workdir)
     lines = []
     slice_seconds = args.duration / args.rounds
     # PostgreSQL is loaded from the DuckDB file first: the legacy server then holds DuckDB's file lock.
@@ -357,7 +375,7 @@ def _s(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds:.1f} s"
 
 
-def _ms(values: list[float], p: int) -> float:
+def ms_percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
 
 
@@ -374,19 +392,23 @@ def time_q_searches(dsn: str, runs: int) -> list[str]:
                 started = time.perf_counter()
                 conn.execute(statement, params).fetchall()
                 timed.append((time.perf_counter() - started) * 1000)
-            lines.append(f"    {kind:<5} {label:<45} median {_ms(timed, 50):9.1f}  p95 {_ms(timed, 95):9.1f}")
+            lines.append(
+                f"    {kind:<5} {label:<45} median {ms_percentile(timed, 50):9.1f}  p95 {ms_percentile(timed, 95):9.1f}"
+            )
     for kind in ("page", "count"):
         every = [ms for (_, k), timed in times.items() if k == kind for ms in timed]
-        lines.append(f"  q {kind:<5} (all statements): median {_ms(every, 50):9.1f} ms  p95 {_ms(every, 95):9.1f} ms")
+        median, p95 = ms_percentile(every, 50), ms_percentile(every, 95)
+        lines.append(f"  q {kind:<5} (all statements): median {median:9.1f} ms  p95 {p95:9.1f} ms")
     labels = dict.fromkeys(label for label, _ in times)
     both = [p + c for label in labels for p, c in zip(times[label, "page"], times[label, "count"], strict=True)]
-    lines.append(f"  q page + COUNT (uncached total): median {_ms(both, 50):9.1f} ms  p95 {_ms(both, 95):9.1f} ms")
+    median, p95 = ms_percentile(both, 50), ms_percentile(both, 95)
+    lines.append(f"  q page + COUNT (uncached total): median {median:9.1f} ms  p95 {p95:9.1f} ms")
     return lines
 
 
 def search_size(rows: int, args: argparse.Namespace, pg: PgServer, workdir: Path) -> list[str]:
     """`--search`: trigram index build seconds and q-search latency at the SQL level, for one data size."""
-    db = _duckdb(rows, args.seed, workdir)
+    db = duckdb_file(rows, args.seed, workdir)
     with loaded_database(pg, db) as (dsn, _):
         with psycopg.connect(dsn, autocommit=True) as conn:
             built = rebuild_trigram_indexes(conn)
@@ -416,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep generated DuckDB files here (default: a temp dir)")
     parser.add_argument("--search", action="store_true", help="only q search: index build seconds, SQL latency")
     parser.add_argument("--search-runs", type=int, default=20, help="timed runs per q statement (1-1000)")
+    parser.add_argument("--counts", action="store_true", help="only counting: /statistics plans, first requests")
+    parser.add_argument("--count-runs", type=int, default=5, help="timed runs per /statistics plan (1-100)")
+    parser.add_argument("--burst", type=int, default=20, help="first requests at once after a new version (1-200)")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 120 or not 0 < args.clients <= 500 or not 0 <= args.warmup <= 60:
         parser.error("--duration must be in (0, 120], --clients in (0, 500], --warmup in [0, 60]")
@@ -423,8 +448,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rounds must be in [1, 10]")
     if not 1 <= args.search_runs <= 1000:
         parser.error("--search-runs must be in [1, 1000]")
+    if not 1 <= args.count_runs <= 100 or not 1 <= args.burst <= 200:
+        parser.error("--count-runs must be in [1, 100], --burst in [1, 200]")
     if args.search:
         return search_main(args)
+    if args.counts:
+        from imaging_api import bench_counts  # noqa: PLC0415  (imports this module)
+
+        return bench_counts.counts_main(args)
     header = (
         f"{'rows':>9} {'endpoint':<15} | {'legacy':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} | "
         f"{'imaging':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} | {'ratio':>7}"
