@@ -284,6 +284,21 @@ def test_freeze_cli(seeded_db: Path) -> None:
     assert not Path(f"{seeded_db}.freeze").exists()
 
 
+def test_freeze_cli_loads_no_database_or_web_stack(seeded_db: Path) -> None:
+    # `legacy-api freeze` and `unfreeze` run while users wait on the write freeze, on a busy host: in a fresh
+    # interpreter they must leave duckdb, openpyxl and the web stack unloaded (a third of a second of CPU).
+    heavy = ("duckdb", "openpyxl", "fastapi", "uvicorn", "legacy_api.app", "legacy_api.database")
+    script = (
+        "import sys; from legacy_api.cli import main; "
+        f"rc = main(['freeze', '--db', {str(seeded_db)!r}, '--reason', 'cutover']) "
+        f"+ main(['unfreeze', '--db', {str(seeded_db)!r}]); "
+        f"print(rc, sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r} or m in {heavy!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[-2] == "0 []", out
+    assert not Path(f"{seeded_db}.freeze").exists()
+
+
 ADMIN = {"X-Admin-Token": "s3cret"}
 
 

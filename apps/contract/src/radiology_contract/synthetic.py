@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-from openpyxl import Workbook
-
 from .analysis import TASK_GROUPING, task_result
 from .duckdb_schema import create_schema
 from .fields import EXAMINATION_FIELDS, REPORT_FIELDS, Field
@@ -317,6 +314,8 @@ def fill(con: DuckDBPyConnection, rows: int, seed: int = DEFAULT_SEED, start: in
 
 
 def _connect(database: str) -> DuckDBPyConnection:
+    import duckdb  # noqa: PLC0415 - imported when data is made, so that a CLI importing the defaults starts fast
+
     con = duckdb.connect(database)
     con.execute("SET enable_progress_bar = false")
     return con
@@ -395,6 +394,8 @@ def write_xlsx(
     datetimes. Written to a temporary name and renamed, so a failure leaves no half-written workbook.
     """
     path = Path(path)
+    from openpyxl import Workbook  # noqa: PLC0415 - as duckdb in _connect
+
     data = data or generate(rows, seed, tasks)
     book = Workbook(write_only=True)
     for title, fields, body in (
