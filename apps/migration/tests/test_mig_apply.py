@@ -215,3 +215,11 @@ def test_snapshot_verify_proves_a_rollback_and_names_what_is_missing(
     code, doc = migrate(*args, "--overwrite")
     assert code == 1 and doc["failed_step"] == "verify" and list(doc["steps"]) == ["snapshot", "verify"]
     assert "analysis_tasks" in doc["error"] and doc["steps"]["verify"]["error"] == doc["error"]
+
+    # --tables reaches the verify step: the rollback's gate before the legacy takes writes verifies the tasks only
+    # (the difference above is found), and the examinations and reports are verified by themselves (nothing is).
+    code, doc = migrate(*args, "--overwrite", "--tables", "analysis_tasks")
+    assert code == 1 and doc["steps"]["verify"]["tables"] == ["analysis_tasks"]
+    code, doc = migrate(*args, "--overwrite", "--tables", "examinations,reports")
+    assert code == 0, doc["error"]
+    assert doc["steps"]["verify"]["tables"] == ["examinations", "reports"]

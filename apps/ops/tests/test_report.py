@@ -131,7 +131,13 @@ def full_run(legacy: Legacy, tmp_path_factory) -> dict:
 
 def test_report_json_has_every_piece(full_run):
     report = json.loads(full_run["paths"]["report.json"].read_text())
-    assert report["missing"] == ["run.json", "state-end.json", "verify-rollback.json", "watch-rollback.json"]
+    assert report["missing"] == [
+        "run.json",
+        "state-end.json",
+        "verify-rollback.json",
+        "verify-rollback-history.json",
+        "watch-rollback.json",
+    ]
     assert report["problems"] == []
     durations = {p["phase"]: p["duration_s"] for p in report["phases"]}
     assert durations["migrate"] == pytest.approx(1.5, abs=0.01) and durations["switch"] == pytest.approx(0.2, abs=0.01)

@@ -133,7 +133,7 @@ def test_rollback_says_the_legacy_serves_from_the_end_state(tmp_path):
     assert (window["opened_by"], window["closed_by"]) == ("rollback-freeze", "end of the rollback-unfreeze phase")
     assert window["seconds"] == pytest.approx(4.4, abs=0.01)
     assert "Backup: none taken in this run" in md
-    assert report["missing"] == ["verify-rollback.json", "watch-rollback.json"]
+    assert report["missing"] == ["verify-rollback.json", "verify-rollback-history.json", "watch-rollback.json"]
 
 
 def test_a_rollback_by_hand_with_the_legacy_active_only_lifts_a_leftover_freeze(tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 from radiology_contract.frontdoor import CA_FILE_ENV, CREDENTIALS_FILE_ENV, FrontDoor
+from radiology_contract.tables import TABLES, Table
 
 from . import apidiff, battery, bench, carryback, copy_checksums, delta, http, load, snapshot, verify
 from .outcome import MigrationError, Outcome
@@ -198,9 +199,31 @@ def cmd_load(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> 
     load.run(outcome, Path(args.snapshot), _dsn(args), options, progress=progress)
 
 
+def _tables(text: str) -> tuple[Table, ...]:
+    """--tables: kinds separated by commas, in the contract's order."""
+    kinds = {t.kind: t for t in TABLES}
+    asked = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in asked if k not in kinds]
+    if unknown or not asked:
+        raise argparse.ArgumentTypeError(
+            f"unknown table {', '.join(unknown) or '(none given)'}: the tables are {', '.join(kinds)}"
+        )
+    return tuple(t for t in TABLES if t.kind in asked)
+
+
+def _add_tables(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tables",
+        type=_tables,
+        default=TABLES,
+        metavar="KIND[,KIND]",
+        help=f"verify only these tables ({', '.join(t.kind for t in TABLES)}; default: every table)",
+    )
+
+
 def cmd_verify(args: argparse.Namespace, outcome: Outcome, progress: Progress) -> None:
     outcome.check_mode = True
-    verify.run(outcome, Path(args.snapshot), _dsn(args), progress=progress)
+    verify.run(outcome, Path(args.snapshot), _dsn(args), progress=progress, tables=args.tables)
 
 
 APPLY_STEPS = ("snapshot", "load", "verify")
@@ -230,6 +253,7 @@ def _step_argv(args: argparse.Namespace) -> dict[str, list[str]]:
     """The command line of each step of `apply` and `snapshot-verify`; the load's only when the command has
     --since."""
     token, dsn = _token_argv(args), _dsn_argv(args)
+    tables = getattr(args, "tables", TABLES)  # apply verifies every table
     progress = [f"--progress-every={args.progress_every!r}"]
     if args.progress:
         progress.append(f"--progress={args.progress}")
@@ -238,7 +262,10 @@ def _step_argv(args: argparse.Namespace) -> dict[str, list[str]]:
             *("snapshot", f"--legacy-url={args.legacy_url}", f"--out={args.snapshot}", *token, *progress),
             *(["--overwrite"] if args.overwrite else []),
         ],
-        "verify": ["verify", f"--snapshot={args.snapshot}", *dsn, *progress],
+        "verify": [
+            *("verify", f"--snapshot={args.snapshot}", *dsn, *progress),
+            *([f"--tables={','.join(t.kind for t in tables)}"] if tables != TABLES else []),
+        ],
     }
     if getattr(args, "since", None):
         argv["load"] = [
@@ -449,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--snapshot", required=True)
     _add_dsn(p)
+    _add_tables(p)
     _add_progress(p)
     p.set_defaults(func=cmd_verify)
 
@@ -468,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a rollback's proof in one process: snapshot of the frozen legacy service, verify PostgreSQL against it",
     )
     _add_frozen_snapshot(p, "S", "the snapshot to take and verify against")
+    _add_tables(p)
     _add_progress(p)
     p.set_defaults(func=cmd_snapshot_verify)
 

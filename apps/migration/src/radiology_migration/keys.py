@@ -10,7 +10,7 @@ gate says, per side and table, how it knows (`proof`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,25 +126,36 @@ def _side(
     fetch: Callable[[str], list[tuple[Any, ...]]],
     name: Callable[[Table], str],
     proof: dict[str, str] | None,
+    *,
+    tables: Sequence[Table],
 ) -> list[KeyProblem]:
     """One side's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
     problems: list[KeyProblem] = []
     proof = {} if proof is None else proof
-    for t in TABLES:
+    for t in tables:
         proof[t.kind] = enforced(t) or SCANNED
         found = _check(side, t, fetch, quote_ident(name(t))) if proof[t.kind] == SCANNED else None
         problems += [found] if found else []
     return problems
 
 
-def duplicate_keys_duckdb(con: duckdb.DuckDBPyConnection, proof: dict[str, str] | None = None) -> list[KeyProblem]:
+def duplicate_keys_duckdb(
+    con: duckdb.DuckDBPyConnection, proof: dict[str, str] | None = None, tables: Sequence[Table] = TABLES
+) -> list[KeyProblem]:
     """The snapshot's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
     return _side(
-        "snapshot", lambda t: enforced_duckdb(con, t), lambda q: con.execute(q).fetchall(), lambda t: t.duckdb, proof
+        "snapshot",
+        lambda t: enforced_duckdb(con, t),
+        lambda q: con.execute(q).fetchall(),
+        lambda t: t.duckdb,
+        proof,
+        tables=tables,
     )
 
 
-def duplicate_keys_postgres(conn: psycopg.Connection, proof: dict[str, str] | None = None) -> list[KeyProblem]:
+def duplicate_keys_postgres(
+    conn: psycopg.Connection, proof: dict[str, str] | None = None, tables: Sequence[Table] = TABLES
+) -> list[KeyProblem]:
     """PostgreSQL's key problems; `proof` gets, per table, the constraint relied on or "scan"."""
     return _side(
         "postgres",
@@ -152,4 +163,5 @@ def duplicate_keys_postgres(conn: psycopg.Connection, proof: dict[str, str] | No
         lambda q: conn.execute(q).fetchall(),
         lambda t: t.postgres,
         proof,
+        tables=tables,
     )

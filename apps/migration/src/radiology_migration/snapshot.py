@@ -112,14 +112,13 @@ def read_meta(snapshot: str | Path) -> dict[str, Any] | None:
 
 
 def check_meta_matches(snapshot: Path, counts: dict[str, int]) -> dict[str, Any] | None:
-    """The metadata of a snapshot, after checking the file still holds the rows it recorded."""
+    """The metadata of a snapshot, after checking the file still holds the rows it recorded (of the tables in
+    `counts`: a verify of some tables counts only those)."""
     meta = read_meta(snapshot)
     if meta is None:
         return None
     recorded = meta["counts"]
-    wrong = [
-        f"{k}: file {counts.get(k)} != recorded {recorded.get(k)}" for k in recorded if recorded[k] != counts.get(k)
-    ]
+    wrong = [f"{k}: file {n} != recorded {recorded[k]}" for k, n in counts.items() if recorded.get(k, n) != n]
     if wrong:
         raise MigrationError(f"snapshot {snapshot} no longer matches {meta_path(snapshot)}: " + "; ".join(wrong))
     return meta

@@ -31,7 +31,7 @@ def expected_files(final: dict[str, Any], run: dict[str, Any] | None, phases: li
             names += ["verify-stage.json", "api-diff-stage.json"]
         names += ["verify.json", "api-diff.json"]
     if final["playbook"] == "rollback" or final["rolled_back"]:
-        names.append("verify-rollback.json")
+        names += ["verify-rollback.json", "verify-rollback-history.json"]
     if run is None:
         names.append("load/summary.json")  # whether a load ran is unknown: say so when none is there
     else:
