@@ -132,6 +132,22 @@ def test_every_cutover_that_switched_reports_the_standby_lag_at_the_switch():
         assert figure and figure["seconds"] is not None and figure["standbys"], report
 
 
+def test_every_rollback_verified_the_tasks_before_the_unfreeze_and_the_history_after():
+    """Steps 3 and 5: writes waited only for the tasks' verification; the examinations and reports were verified
+    against the same snapshot once the legacy took writes again, and both found everything equal."""
+    rollbacks = sorted(p.parent for p in _REPORTS.glob("*/verify-rollback.json"))
+    assert len(rollbacks) >= 2, f"the rollbacks of steps 3 and 5 under {_REPORTS}: {rollbacks}"
+    for run in rollbacks:
+        tasks = json.loads((run / "verify-rollback.json").read_text())
+        history = json.loads((run / "verify-rollback-history.json").read_text())
+        assert tasks["ok"] and tasks["tables"] == ["analysis_tasks"], run
+        assert history["ok"] and history["tables"] == ["examinations", "reports"], run
+        assert history["snapshot"] == tasks["snapshot"], run
+        assert history["rows_verified"] >= 1250, run
+        phases = [p["phase"] for p in json.loads((run / "report.json").read_text())["phases"]]
+        assert phases.index("rollback-unfreeze") < phases.index("rollback-verify-history"), (run, phases)
+
+
 def test_new_service_serves_and_takes_writes_on_every_app_host(host):
     _only(host, "app1", "app2")
     assert host.socket("tcp://0.0.0.0:8001").is_listening
