@@ -65,6 +65,7 @@ def test_every_figure_has_start_end_seconds_and_text(tmp_path):
         "user_errors_after_switch",
         "rollback_writes_refused",
         "rollback_wall",
+        "rollback_history_verify",
         "tasks_missing_for_readers",
         "switch",
         "rollback_switch",
@@ -199,6 +200,31 @@ def test_a_standalone_rollback_counts_its_wall_from_rollback_preflight(tmp_path)
     assert wall["first_phase"] == "rollback-preflight" and wall["start"] == iso(T0 + 1.5)
     assert wall["seconds"] == pytest.approx(sum(step[2] for step in ROLLBACK_DONE))
     assert figs["switch"]["seconds"] is None and figs["switch"]["reason"] == "no switch phase ran in this run"
+
+
+def test_the_history_verified_after_the_unfreeze_has_its_own_figure_outside_the_wall(tmp_path):
+    steps = [*ROLLBACK_DONE, ("rollback-verify-history", ["legacy1"], 24.0)]
+    write_phases(tmp_path, "rollback", [("preflight", ["app1"], 0.5), *steps])
+    write_run(tmp_path, "rollback")
+    write_state_end(tmp_path, "legacy")
+    figs = figures_of(tmp_path)
+    wall = figs["rollback_wall"]
+    assert wall["last_phase"] == "rollback-watch"
+    assert wall["seconds"] == pytest.approx(sum(step[2] for step in ROLLBACK_DONE))
+    history = figs["rollback_history_verify"]
+    assert history["seconds"] == pytest.approx(24.0) and history["start"] == wall["end"]
+    # Its rows per second apart from the verification of the tasks before the unfreeze.
+    tasks = {"command": "verify", "ok": True, "rows_verified": 40, "seconds": 0.5}
+    write_json(tmp_path / "verify-rollback.json", tasks)
+    write_json(
+        tmp_path / "verify-rollback-history.json",
+        {"command": "verify", "ok": True, "rows_verified": 1_600_000, "seconds": 20.0},
+    )
+    stages = {s["label"]: s for s in figures_of(tmp_path)["rows_per_second"]["stages"]}
+    assert stages["rollback verify"]["rows"] == 40
+    assert stages["rollback history-verify"]["rows"] == 1_600_000
+    assert stages["rollback history-verify"]["rows_per_second"] == 80_000
+    assert history["text"] == "24.0 s: the rollback-verify-history phase (ok)"
 
 
 def progress(run_dir, lines):

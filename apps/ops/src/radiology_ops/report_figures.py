@@ -11,8 +11,12 @@ applicable, and "reason" says why (no load ran, no rollback in this run, an end 
     user_errors_after_switch   the same from the start of the switch phase on: what the switch and the watch (and an
                                automatic rollback) cost users, apart from a slow legacy's timeouts before it
     rollback_writes_refused    start of rollback-freeze to end of rollback-unfreeze
-    rollback_wall              the first rollback phase to the end of the last (standalone: from rollback-preflight;
-                               inside a cutover, which always reads the state in rollback-preflight: from the next one)
+    rollback_wall              the first rollback phase to the end of the last before rollback-verify-history
+                               (standalone: from rollback-preflight; inside a cutover, which always reads the state in
+                               rollback-preflight: from the next one): users back on the legacy, writable and watched
+    rollback_history_verify    the rollback-verify-history phase, which follows with users back and writable: the
+                               examinations and reports, which neither service writes, verified against the snapshot
+                               of the frozen legacy (the playbook ends after it)
     tasks_missing_for_readers  start of rollback-switch to end of carry-back: readers already on the legacy before the
                                tasks written on the new service were carried there (0 when carry-back ended first)
     switch, rollback_switch    the switch phases
@@ -40,6 +44,7 @@ LABELS = {
     "user_errors_after_switch": "user errors after the switch",
     "rollback_writes_refused": "rollback writes refused",
     "rollback_wall": "rollback wall",
+    "rollback_history_verify": "rollback history verify",
     "tasks_missing_for_readers": "tasks missing for readers",
     "switch": "switch",
     "rollback_switch": "rollback switch",
@@ -47,6 +52,9 @@ LABELS = {
     "standby_lag": "standby lag at the switch",
 }
 NO_ROLLBACK = "no rollback in this run"
+# Runs after the legacy takes writes again and its watch: an audit of rows nobody writes, not part of the rollback's
+# wall (its own figure, rollback_history_verify).
+HISTORY_VERIFY = "rollback-verify-history"
 DONE = ("ok", "changed")
 
 
@@ -213,7 +221,7 @@ def _rollback_phases(steps: list[dict[str, Any]], final: dict[str, Any]) -> list
 
 
 def rollback_wall(steps: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, Any]:
-    phases = _rollback_phases(steps, final)
+    phases = [p for p in _rollback_phases(steps, final) if p["phase"] != HISTORY_VERIFY]
     if not phases:
         return _unknown(NO_ROLLBACK)
     first, last = phases[0], phases[-1]
@@ -336,6 +344,7 @@ def figures(
         "user_errors_after_switch": user_errors_after_switch(steps, loads),
         "rollback_writes_refused": rollback_writes_refused(steps),
         "rollback_wall": rollback_wall(steps, final),
+        "rollback_history_verify": phase_span(steps, HISTORY_VERIFY),
         "tasks_missing_for_readers": tasks_missing_for_readers(steps, final),
         "switch": phase_span(steps, "switch"),
         "rollback_switch": phase_span(steps, "rollback-switch"),

@@ -2,6 +2,7 @@
 and seconds), from what the run folder holds, best first:
 
     verify*.json            `radiology-migrate verify --json` (read by rundir.read_gates): rows_verified, seconds
+                            (verify-rollback-history.json: the stage "rollback history-verify")
     load*.json              `radiology-migrate load --json`: rows, seconds (the whole command)
     progress.log            `[host ]<time> <step> started (pid …)` … `<step> done 3019 rows in 0.9s`: when a step
                             started and ended (to the second), and its rows and seconds (to 0.1 s) when no JSON says
@@ -35,7 +36,10 @@ EVIDENCE_PATTERNS = ("load*.json",)  # verify*.json come from the gates
 STAGE_PHASE = "stage"  # the phase of stage 1 (phases.json), before the freeze
 STAGE_ONE = "stage-"  # the prefix of stage 1's steps: stage-snapshot, stage-load, stage-verify
 FROZEN_STEPS = ("snapshot", "load", "verify")  # stage 2 of a two-stage cutover (the only stage of an older one)
-STEP_ORDER = (*(STAGE_ONE + step for step in FROZEN_STEPS), *FROZEN_STEPS)
+# A rollback's verification of the examinations and reports after the legacy takes writes again
+# (verify-rollback-history.json), apart from its verification of the tasks before (verify-rollback.json).
+HISTORY_VERIFY = "history-verify"  # also its step name in progress.log
+STEP_ORDER = (*(STAGE_ONE + step for step in FROZEN_STEPS), *FROZEN_STEPS, HISTORY_VERIFY)
 NOT_RECORDED = "not recorded"
 LINE = re.compile(r"^(?:(?P<host>\S+) )?(?P<stamp>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<step>\S+) (?P<text>.*)$")
 DONE = re.compile(r"^done (?:(?P<counts>.*) )?in (?P<seconds>\d+(?:\.\d+)?)s$")
@@ -72,7 +76,10 @@ def stage_ran(phases: list[dict[str, Any]]) -> bool:
 
 
 def _step_of(step: str, file: str) -> str:
-    """The step a piece of evidence belongs to: stage 1's own (stage-load, …) when its file name says stage 1."""
+    """The step a piece of evidence belongs to: stage 1's own (stage-load, …) when its file name says stage 1, the
+    rollback's history verify when it says history."""
+    if step == "verify" and Path(str(file)).name.split(".", 1)[0].endswith("-history"):
+        return HISTORY_VERIFY
     return STAGE_ONE + step if is_stage_one(file) else step
 
 
