@@ -54,7 +54,7 @@ LABELS = {
 NO_ROLLBACK = "no rollback in this run"
 # Runs after the legacy takes writes again and its watch: an audit of rows nobody writes, not part of the rollback's
 # wall (its own figure, rollback_history_verify).
-HISTORY_VERIFY = "rollback-verify-history"
+HISTORY_PHASE = "rollback-verify-history"
 DONE = ("ok", "changed")
 
 
@@ -221,7 +221,7 @@ def _rollback_phases(steps: list[dict[str, Any]], final: dict[str, Any]) -> list
 
 
 def rollback_wall(steps: list[dict[str, Any]], final: dict[str, Any]) -> dict[str, Any]:
-    phases = [p for p in _rollback_phases(steps, final) if p["phase"] != HISTORY_VERIFY]
+    phases = [p for p in _rollback_phases(steps, final) if p["phase"] != HISTORY_PHASE]
     if not phases:
         return _unknown(NO_ROLLBACK)
     first, last = phases[0], phases[-1]
@@ -344,7 +344,7 @@ def figures(
         "user_errors_after_switch": user_errors_after_switch(steps, loads),
         "rollback_writes_refused": rollback_writes_refused(steps),
         "rollback_wall": rollback_wall(steps, final),
-        "rollback_history_verify": phase_span(steps, HISTORY_VERIFY),
+        "rollback_history_verify": phase_span(steps, HISTORY_PHASE),
         "tasks_missing_for_readers": tasks_missing_for_readers(steps, final),
         "switch": phase_span(steps, "switch"),
         "rollback_switch": phase_span(steps, "rollback-switch"),
