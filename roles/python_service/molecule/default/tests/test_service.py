@@ -35,6 +35,14 @@ def test_runs_as_the_service_user_with_hardening(host):
     assert properties(host, "legacy-api.service", want) == want
 
 
+def test_every_process_of_the_service_runs_at_its_niceness(host):
+    """Nice=10 reaches the workers too (uvicorn's threads, a worker a restart made), not only the unit."""
+    assert show(host, "legacy-api.service", "Nice") == "10"
+    main_pid = show(host, "legacy-api.service", "MainPID")
+    niceness = host.check_output("ps -L -o ni= -p %s", main_pid).split()
+    assert niceness and set(niceness) == {"10"}, niceness
+
+
 def test_environment_file_is_private_and_complete(host):
     env = host.file("/etc/skeleton/skeleton.env")
     assert (env.user, env.group, env.mode) == ("root", "skeleton", 0o640)
