@@ -386,6 +386,8 @@ def test_api_diff_through_the_front_door_with_the_environment_variables(
     code, doc = api_diff(legacy, new, "--with-writes")
     assert code == 0, doc["error"] or doc["differences"][:5]
     assert doc["difference_count"] == 0 and doc["requests"] > 150
+    # several requests at once, each in its own thread: every one of them carried the login
+    assert doc["concurrency"] == apidiff.CONCURRENCY > 1
     assert len(seen) > 3 * doc["requests"] and all(seen)
     assert doc["front_door"] == (
         f"TLS verified against the CA file {pki.ca_file}; login as 'staff' from {tmp_path / 'web.credentials'}"
@@ -455,3 +457,35 @@ def test_pause_ratio_leaves_the_legacy_time_in_proportion_to_each_request(monkey
 def test_a_negative_pause_ratio_is_refused(legacy_pair: tuple[str, str]) -> None:
     code, doc = api_diff(*legacy_pair, "--pause-ratio", "-1")
     assert code == 1 and "--pause-ratio must be 0 or more" in doc["error"]
+
+
+def test_requests_go_out_together_and_answers_keep_the_battery_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The later requests answer first here: the answers must still line up with the requests."""
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+
+    def send(origin: str, req: apidiff.battery.Request, timeout: float) -> Response:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        page = int(req.target.rsplit("=", 1)[1])
+        time.sleep(0.02 * (8 - page))
+        with lock:
+            in_flight -= 1
+        return Response(200, {}, json.dumps({"page": page}).encode())
+
+    monkeypatch.setattr(apidiff, "_send", send)
+    reqs = [apidiff.battery.Request("GET", f"/api/v1/studies?page={n}") for n in range(8)]
+    out = apidiff._run_battery("http://legacy", reqs, 5.0, disabled("api-diff"), "new", concurrency=4)
+    assert [json.loads(a.body)["page"] for a in out] == list(range(8))
+    assert most == 4
+
+
+def test_pacing_goes_one_request_at_a_time(legacy_pair: tuple[str, str]) -> None:
+    code, doc = api_diff(*legacy_pair, "--pause-ratio", "1", "--concurrency", "2")
+    assert code == 1 and "paces one request at a time: it cannot go with --concurrency 2" in doc["error"]
+    code, doc = api_diff(*legacy_pair, "--concurrency", "0")
+    assert code == 1 and "--concurrency must be 1 or more, not 0" in doc["error"]
+    code, doc = api_diff(*legacy_pair, "--pause-ratio", "0.01", "--only", "/health")
+    assert code == 0 and doc["concurrency"] == 1, doc["error"]

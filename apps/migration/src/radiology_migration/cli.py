@@ -352,6 +352,7 @@ def cmd_api_diff(args: argparse.Namespace, outcome: Outcome, progress: Progress)
             only=only,
             skip=skip,
             pause_ratio=args.pause_ratio,
+            concurrency=args.concurrency,
         )
 
 
@@ -515,6 +516,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="R",
         help="after each request to the legacy service wait R times as long as it took (default 0: back to back; "
         "1 leaves it at least half of its time for users, as stage 1 does while it serves)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help=f"requests in flight at once per battery (default {apidiff.CONCURRENCY}; 1 with --pause-ratio, which "
+        "paces one at a time and refuses more)",
     )
     p.add_argument(
         "--only",
