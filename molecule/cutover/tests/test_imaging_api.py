@@ -57,7 +57,8 @@ def test_env_file_is_private_and_holds_step_2s_setting(host):
 
 
 def test_hardening_and_step_2s_unit_change(host):
-    want = {**HARDENING, "User": "imaging-api", "Type": "notify"}
+    # Nice: the project's radiology_service_nice, so the steps users wait on get the host's cores first
+    want = {**HARDENING, "User": "imaging-api", "Type": "notify", "Nice": "10"}
     assert properties(host, "imaging-api.service", want) == want
     assert show(host, "imaging-api.service", "TimeoutStopUSec") == "36s"  # graceful 31 s + 5
 
