@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -329,8 +331,9 @@ def test_snapshot_requires_freeze_and_is_consistent(client: TestClient, seeded_d
     r = client.post(f"{API}/admin/snapshot", json={"path": str(target)}, headers=ADMIN)
     assert r.status_code == 200, r.text
     result = r.json()
-    assert list(result) == ["path", "examinations", "reports", "analysis_tasks", "snapshot_at", "copy"]
+    assert list(result) == ["path", "examinations", "reports", "analysis_tasks", "snapshot_at", "copy", "checkpoint"]
     assert result["copy"] == "file"  # checkpointed and frozen: the database file itself, copied
+    assert result["checkpoint"]["done"] and result["checkpoint"]["attempts"] == 1  # nothing held it up
     con = client.app.state.service.con
     snap = duckdb.connect(str(target), read_only=True)
     try:
@@ -426,6 +429,57 @@ def test_openapi_documents_the_contract_answers() -> None:
 def test_openapi_matches_committed_contract() -> None:
     committed = (REPO / "docs" / "openapi.json").read_text(encoding="utf-8")
     assert render_openapi() == committed, "the service's schema drifted: run `legacy-api export-openapi`"
+
+
+def _a_read_open_across_a_deletion(client: TestClient) -> duckdb.DuckDBPyConnection:
+    """A user's read begun before the last committed UPDATE (a task's deletion), still running: DuckDB refuses a
+    CHECKPOINT until it ends ("there are other write transactions active")."""
+    created = client.post(f"{API}/analysis/tasks", json={"name": "gone", "task_type": "monthly_volume"}).json()
+    reader = client.app.state.service.con.cursor()
+    reader.execute("BEGIN TRANSACTION")
+    reader.execute("SELECT count(*) FROM medical_examinations_fact").fetchall()
+    assert client.delete(f"{API}/analysis/tasks/{created['task_id']}").status_code == 204
+    return reader
+
+
+def test_a_snapshot_waits_for_the_reads_older_than_the_last_deletion(
+    client: TestClient, seeded_db: Path, tmp_path: Path
+) -> None:
+    reader = _a_read_open_across_a_deletion(client)
+    freeze(seeded_db, "snapshot")
+    ends = threading.Timer(0.5, reader.execute, ["COMMIT"])  # the read ends within its request
+    ends.start()
+    r = client.post(f"{API}/admin/snapshot", json={"path": str(tmp_path / "s.duckdb")}, headers=ADMIN)
+    ends.join()
+    assert r.status_code == 200, r.text
+    checkpoint = r.json()["checkpoint"]
+    assert checkpoint["done"] and checkpoint["refused"] is None and r.json()["copy"] == "file"
+    assert checkpoint["attempts"] > 1 and checkpoint["waited_seconds"] >= 0.4
+
+
+def test_a_snapshot_copies_the_tables_when_the_checkpoint_stays_refused(
+    client: TestClient, seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = client.app.state.service
+    monkeypatch.setattr(service, "settings", dataclasses.replace(service.settings, snapshot_wait_seconds=0.3))
+    reader = _a_read_open_across_a_deletion(client)
+    freeze(seeded_db, "snapshot")
+    target = tmp_path / "s.duckdb"
+    try:
+        r = client.post(f"{API}/admin/snapshot", json={"path": str(target)}, headers=ADMIN)
+    finally:
+        reader.execute("COMMIT")
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["copy"] == "tables" and not result["checkpoint"]["done"]
+    assert "Cannot CHECKPOINT" in result["checkpoint"]["refused"]
+    snap = duckdb.connect(str(target), read_only=True)
+    try:  # every row as the service sees it, the deletion's tombstone too
+        for table in ("medical_examinations_fact", "exam_reports", "analysis_tasks"):
+            every_row = f"SELECT * FROM {table} ORDER BY 1"
+            assert sql(snap, every_row) == sql(service.con, every_row)
+    finally:
+        snap.close()
 
 
 def test_a_snapshot_copies_every_table_when_the_write_ahead_log_is_not_empty(

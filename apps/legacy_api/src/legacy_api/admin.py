@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,22 +72,52 @@ def _write_ahead_log_empty(db_path: Path) -> bool:
     return not wal.exists() or wal.stat().st_size == 0
 
 
-def snapshot(con: duckdb.DuckDBPyConnection, target: str, db_path: Path) -> dict[str, Any]:
+CHECKPOINT_RETRY_SECONDS = 0.1
+
+
+def _checkpoint(cur: duckdb.DuckDBPyConnection, wait_seconds: float) -> dict[str, Any]:
+    """CHECKPOINT, asked again every CHECKPOINT_RETRY_SECONDS for at most `wait_seconds` while DuckDB refuses it.
+
+    DuckDB refuses a checkpoint while a transaction that began before the last committed UPDATE is still open (a
+    task's deletion is one; "there are other write transactions active"): under the freeze that is a user's read
+    begun before the last write, which ends within its request. {"done", "attempts", "waited_seconds", "refused"}:
+    `refused` holds DuckDB's last refusal when the wait ran out."""
+    started = time.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            cur.execute("CHECKPOINT")
+            refused = None
+        except duckdb.TransactionException as e:
+            refused = str(e)
+            if time.monotonic() - started < wait_seconds:
+                time.sleep(CHECKPOINT_RETRY_SECONDS)
+                continue
+        waited = round(time.monotonic() - started, 3)
+        return {"done": refused is None, "attempts": attempts, "waited_seconds": waited, "refused": refused}
+
+
+def snapshot(
+    con: duckdb.DuckDBPyConnection, target: str, db_path: Path, checkpoint_wait_seconds: float = 10.0
+) -> dict[str, Any]:
     """CHECKPOINT, then copy the whole database `db_path` (the file `con` serves) into a new DuckDB file at
     `target`, written as <target>.partial and renamed only after its row counts match the source.
 
     The caller holds the write lock with writes frozen, so nothing writes meanwhile. Once the checkpoint has
     emptied the write-ahead log, the database file holds every committed row and nothing changes it (reads do
     not write to it): it is copied as a file (`"copy": "file"`, about a second for a million examinations
-    instead of the 10 to 20 s of copying every table). Should the log still hold anything, every table is copied
-    through SQL, as DuckDB sees it (`"copy": "tables"`).
+    instead of the 10 to 20 s of copying every table). The checkpoint waits at most `checkpoint_wait_seconds`
+    for the reads DuckDB makes it wait for (`_checkpoint`; `"checkpoint"` in the result says how long). Should
+    it still be refused, or the log still hold anything, every table is copied through SQL, as DuckDB sees it
+    (`"copy": "tables"`).
     """
     with _snapshot_file(target) as (path, partial), contextlib.closing(con.cursor()) as cur:
-        cur.execute("CHECKPOINT")
+        checkpoint = _checkpoint(cur, checkpoint_wait_seconds)
         source = cur.execute("SELECT current_database()").fetchone()
         assert source is not None
         source_counts = {t.kind: _count(cur, f'"{source[0]}".main.{t.duckdb}') for t in TABLES}
-        method = "file" if _write_ahead_log_empty(db_path) else "tables"
+        method = "file" if checkpoint["done"] and _write_ahead_log_empty(db_path) else "tables"
         if method == "file":
             shutil.copyfile(db_path, partial)
         read_only = " (READ_ONLY)" if method == "file" else ""  # the file copy is only counted
@@ -112,6 +143,7 @@ def snapshot(con: duckdb.DuckDBPyConnection, target: str, db_path: Path) -> dict
         **copied,
         "snapshot_at": format_datetime(dt.datetime.now().replace(microsecond=0)),
         "copy": method,
+        "checkpoint": checkpoint,
     }
 
 

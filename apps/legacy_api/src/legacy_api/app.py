@@ -166,7 +166,7 @@ class Service:
         with self.exclusive(self.settings.snapshot_wait_seconds):
             if not is_frozen(self.settings.db_path):
                 raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
-            return admin.snapshot(self.con, target, self.settings.db_path)
+            return admin.snapshot(self.con, target, self.settings.db_path, self.settings.snapshot_wait_seconds)
 
     def live_snapshot(self, target: str) -> dict[str, Any]:
         """The admin snapshot while writes go on: no freeze, no write lock (see admin.live_snapshot)."""

@@ -322,7 +322,9 @@ ADMIN_DOC: dict[str, dict[str, Any]] = {
         [],
         {
             200: (
-                "{path, examinations, reports, analysis_tasks, snapshot_at} and copy: file or tables for a frozen one,"
+                "{path, examinations, reports, analysis_tasks, snapshot_at} and, for a frozen one, copy: file or tables"
+                " and checkpoint: {done, attempts, waited_seconds, refused} (DuckDB refuses it while a read older than"
+                " the last committed update runs: asked again for up to LEGACY_SNAPSHOT_WAIT_SECONDS, then tables);"
                 " live: true for a live one",
                 None,
             ),

@@ -301,5 +301,15 @@ def from_service(
         live = False
     reported = {t.kind: body[t.kind] for t in TABLES if isinstance(body.get(t.kind), int)}
     snapshot_at = str(body.get("snapshot_at") or _now())
+    # How the service copied a frozen snapshot: the file after a checkpoint, or every table (the checkpoint refused).
+    copied = {k: body[k] for k in ("copy", "checkpoint") if k in body}
+    if copied:
+        outcome.data["service_copy"] = copied
+        waited = copied.get("checkpoint", {})
+        if isinstance(waited, dict) and int(waited.get("attempts") or 1) > 1:
+            outcome.say(
+                f"its checkpoint waited {waited.get('waited_seconds')}s for reads older than the last update"
+                + ("" if waited.get("done") else f", then every table was copied: {waited.get('refused')}")
+            )
     source = {"kind": "service", "url": base, "reported_counts": reported}
     _finish(outcome, partial, out.resolve(), source, snapshot_at, progress=tell, live=live)
