@@ -64,9 +64,11 @@ def test_evidence_is_kept_through_one_task_file():
         copy = task.get("ansible.builtin.copy") or {}
         if "radiology_run_dir" in str(copy.get("dest", "")):
             assert name == "tasks/keep_evidence.yml", (name, task["name"])
-        # The evidence names: given where keep_evidence.yml is imported, or passed down by the importers of the
-        # task files that import it (load_snapshot.yml, gates.yml, gate_verify.yml).
-        if str(task.get("ansible.builtin.import_tasks", "")).endswith(IMPORTS_KEEPING_EVIDENCE):
+        # The evidence names: given where keep_evidence.yml is imported (or included: the carry-back's, kept only
+        # after a carry-back), or passed down by the importers of the task files that import it (load_snapshot.yml,
+        # gates.yml, gate_verify.yml).
+        used = task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks") or ""
+        if str(used).endswith(IMPORTS_KEEPING_EVIDENCE):
             kept.update(v for k, v in task["vars"].items() if k in EVIDENCE_VARS and "{{" not in str(v))
     # The names the report builder (apps/ops) reads; renaming one loses that evidence from the report.
     assert {"load.json", "verify.json", "api-diff.json", "export-tasks.json", "verify-rollback.json"} <= kept
