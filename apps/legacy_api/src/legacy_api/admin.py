@@ -99,7 +99,7 @@ def _checkpoint(cur: duckdb.DuckDBPyConnection, wait_seconds: float) -> dict[str
 
 
 def snapshot(
-    con: duckdb.DuckDBPyConnection, target: str, db_path: Path, checkpoint_wait_seconds: float = 10.0
+    con: duckdb.DuckDBPyConnection, target: str, db_path: Path, checkpoint_wait_seconds: float
 ) -> dict[str, Any]:
     """CHECKPOINT, then copy the whole database `db_path` (the file `con` serves) into a new DuckDB file at
     `target`, written as <target>.partial and renamed only after its row counts match the source.
