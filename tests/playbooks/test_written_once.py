@@ -71,7 +71,7 @@ def test_evidence_is_kept_through_one_task_file():
         if str(used).endswith(IMPORTS_KEEPING_EVIDENCE):
             kept.update(v for k, v in task["vars"].items() if k in EVIDENCE_VARS and "{{" not in str(v))
     # The names the report builder (apps/ops) reads; renaming one loses that evidence from the report.
-    assert {"load.json", "verify.json", "api-diff.json", "export-tasks.json", "verify-rollback.json"} <= kept
+    assert {"load.json", "verify.json", "api-diff.json", "carry-back.json", "verify-rollback.json"} <= kept
     assert "verify-rollback-history.json" in kept
     assert {"load-stage.json", "verify-stage.json", "api-diff-stage.json"} <= kept
     assert {"run.json", "state-end.json"} <= kept

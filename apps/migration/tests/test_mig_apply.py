@@ -78,9 +78,11 @@ def test_apply_takes_loads_and_verifies_the_frozen_snapshot(
     in_pg = {str(t) for (t,) in pg_execute(target_dsn, "SELECT task_id FROM analysis_tasks WHERE deleted_at IS NULL")}
     assert set(added) <= in_pg and str(victim) not in in_pg
 
-    # Each sub-document has the fields of the single command's document (run again here: same snapshot, same target).
+    # Each sub-document has the fields of the single command's document (run again here: same snapshot, same target),
+    # and the step's wall time.
     code, alone = migrate("verify", "--snapshot", str(stage1["s2"]), "--dsn-file", str(stage1["dsn"]))
-    assert code == 0 and list(alone) == list(verified)
+    assert code == 0 and [*alone, "step_seconds"] == list(verified)
+    assert all(0 < step["step_seconds"] < 60 for step in doc["steps"].values()), doc["steps"]
 
     assert step_lines(stage1["progress"]) == [
         "apply started",
@@ -169,6 +171,7 @@ def test_a_verify_with_differences_and_an_exception_in_a_step(tmp_path: Path, mo
     code, doc = migrate(*args, "--since", str(tmp_path / "s1.duckdb"))
     assert code == 1 and ran == ["snapshot", "load", "verify"]
     assert doc["failed_step"] == "verify" and doc["error"] == "gate checksums: 1 row differs"
+    assert doc["steps"]["verify"].pop("step_seconds") >= 0
     assert doc["steps"]["verify"] == {
         "command": "verify",
         "ok": False,

@@ -74,6 +74,7 @@ def test_tasks_written_on_the_new_service_are_carried_back(
     )
     assert code == 0, doc["error"]
     assert list(doc["steps"]) == ["freeze-barrier", "export-tasks", "push-tasks"]
+    assert all(0 < step["step_seconds"] < 60 for step in doc["steps"].values()), doc["steps"]
     assert doc["steps"]["freeze-barrier"]["waited_s"] < 5
     assert (doc["steps"]["export-tasks"]["created_after"], doc["steps"]["export-tasks"]["deleted_after"]) == (1, 1)
     assert doc["steps"]["push-tasks"]["result"]["inserted"] == 1

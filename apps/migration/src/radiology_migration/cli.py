@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -304,14 +305,16 @@ def _carry_back_argv(args: argparse.Namespace) -> dict[str, list[str]]:
 
 def _run_steps(outcome: Outcome, names: tuple[str, ...], argv: dict[str, list[str]]) -> None:
     """Run `names` in order, each exactly the single command of `argv[name]` (its own Outcome and Progress),
-    stopping at the first that fails; the outcome holds each step's document under steps, and failed_step."""
+    stopping at the first that fails; the outcome holds each step's document under steps (with step_seconds, the
+    step's wall time from parsing to its verdict), and failed_step."""
     steps: dict[str, dict[str, object]] = {}
     outcome.data["failed_step"] = None
     outcome.data["steps"] = steps
     parser = build_parser()
     for i, name in enumerate(names):
+        started = time.perf_counter()
         step = run_command(parser.parse_args(argv[name]))
-        steps[name] = step.document()
+        steps[name] = {**step.document(), "step_seconds": round(time.perf_counter() - started, 3)}
         outcome.lines.extend(step.human())
         if not step.ok:
             outcome.data["failed_step"] = name
