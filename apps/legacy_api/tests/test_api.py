@@ -347,6 +347,33 @@ def test_snapshot_requires_freeze_and_is_consistent(client: TestClient, seeded_d
     assert again.status_code == 409
 
 
+def test_a_snapshot_into_a_folder_the_service_may_not_write_is_refused_by_name(
+    client: TestClient, seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # These tests run as root, who may write anywhere: the service's user is given what it would find.
+    freeze(seeded_db, "snapshot")
+    theirs = tmp_path / "not-the-services"
+    theirs.mkdir()
+    monkeypatch.setattr(admin.os, "access", lambda path, mode: Path(path) != theirs)
+    r = client.post(f"{API}/admin/snapshot", json={"path": str(theirs / "snap.duckdb")}, headers=ADMIN)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"] == [
+        {"field": "path", "message": f"directory {theirs} is not writable by the service's user"}
+    ]
+    unreadable = Path.exists
+
+    def exists(path: Path) -> bool:
+        if path.parent == theirs:
+            raise PermissionError(13, "Permission denied", str(path))
+        return unreadable(path)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    r = client.post(f"{API}/admin/snapshot", json={"path": str(theirs / "snap.duckdb")}, headers=ADMIN)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"][0]["message"] == f"{theirs}: Permission denied (for the service's user)"
+    assert not list(theirs.iterdir())
+
+
 def test_tasks_sync_upserts(client: TestClient) -> None:
     existing = client.get(f"{API}/analysis/tasks", params={"page_size": 1}).json()["data"][0]
     changed = {**existing, "name": "renamed on the new service", "deleted_at": "2025-08-01T10:00:00"}

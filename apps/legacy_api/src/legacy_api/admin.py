@@ -52,10 +52,16 @@ def _snapshot_file(target: str) -> Iterator[tuple[Path, Path]]:
     path = Path(target)
     if not path.is_absolute():
         raise AdminInvalid([ErrorDetail("path", "must be an absolute path")])
-    if path.exists():
+    try:
+        exists, folder = path.exists(), path.parent.is_dir()
+    except OSError as e:  # a folder the service may not look into
+        raise AdminInvalid([ErrorDetail("path", f"{path.parent}: {e.strerror} (for the service's user)")]) from None
+    if exists:
         raise AdminConflict(f"snapshot target {path} already exists; refusing to overwrite it")
-    if not path.parent.is_dir():
+    if not folder:
         raise AdminInvalid([ErrorDetail("path", f"directory {path.parent} does not exist")])
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise AdminInvalid([ErrorDetail("path", f"directory {path.parent} is not writable by the service's user")])
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     try:

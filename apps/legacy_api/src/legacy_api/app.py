@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
@@ -37,6 +38,11 @@ log = logging.getLogger("legacy_api")
 API = "/api/v1"
 ADMIN = API + "/admin/"
 LOOPBACK = {"127.0.0.1", "::1"}
+# The admin endpoints' threads, apart from the users' pool: a snapshot and a tasks sync can run at once.
+ADMIN_THREADS = 2
+# The longest a user's read waits for the operator's tasks sync (Service.operator_first) before it runs anyway: a
+# sync of 6,000 task rows takes half a second alone at a million examinations, several under 50 users' reads.
+OPERATOR_FIRST_MAX_WAIT_SECONDS = 3.0
 # The admin task sync carries every task row back in one body (a rollback); it is loopback + token only.
 ADMIN_MAX_REQUEST_BODY_BYTES = 256 * 1024 * 1024
 # Headers a reverse proxy adds. The server never trusts them for the client address (server.py), and an admin
@@ -111,6 +117,12 @@ class Service:
     the same lock through `exclusive`, so it starts only after the writes in flight have finished. The live
     snapshot takes neither the freeze nor `write_lock`: it reads one MVCC view in one transaction on a cursor
     of its own (admin.live_snapshot), and `live_snapshot_lock` lets only one run at a time.
+
+    The operator goes first. Users' requests share the thread pool (40 threads) and DuckDB's cores; under load
+    a request waits for a thread, then shares the cores with every query in flight. The admin endpoints run on
+    threads of their own (`admin_limiter`), and the tasks sync, which users wait on with their writes refused,
+    holds `operator_first`: a user's read that has not started yet waits for it (at most
+    OPERATOR_FIRST_MAX_WAIT_SECONDS), so the sync shares the cores only with the reads already running.
     """
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
@@ -119,6 +131,35 @@ class Service:
         self.write_lock = threading.Lock()  # one writer at a time inside the process
         self.live_snapshot_lock = threading.Lock()  # one live snapshot at a time
         self._ready = False
+        self._operator_idle = threading.Event()  # cleared while the operator goes first
+        self._operator_idle.set()
+        self._admin_limiter: CapacityLimiter | None = None
+
+    @property
+    def known_ready(self) -> bool:
+        """ready() once it has said True, without a trip to a thread."""
+        return self._ready
+
+    def admin_limiter(self) -> CapacityLimiter:
+        """The admin endpoints' own threads (made in the event loop, on first use)."""
+        if self._admin_limiter is None:
+            self._admin_limiter = CapacityLimiter(ADMIN_THREADS)
+        return self._admin_limiter
+
+    @contextmanager
+    def operator_first(self) -> Iterator[None]:
+        """While held, users' reads that have not started wait (see user_read). Held by one at a time: the
+        tasks sync, under the write lock."""
+        self._operator_idle.clear()
+        try:
+            yield
+        finally:
+            self._operator_idle.set()
+
+    def user_read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A user's read: after the operator's work in progress, if any (at most OPERATOR_FIRST_MAX_WAIT_SECONDS)."""
+        self._operator_idle.wait(OPERATOR_FIRST_MAX_WAIT_SECONDS)
+        return self.read(fn, *args)
 
     def ready(self) -> bool:
         """True once the database holds examinations (they are never deleted, so it stays true)."""
@@ -137,11 +178,6 @@ class Service:
             return fn(cur, *args)
         finally:
             cur.close()
-
-    def write(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run `fn` as the one writer, frozen or not (the operator's tasks sync writes while frozen)."""
-        with self.write_lock:
-            return self.read(fn, *args)
 
     def write_unless_frozen(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn` as the one writer unless writes are frozen, checked while holding the lock: a write the
@@ -167,6 +203,11 @@ class Service:
             if not is_frozen(self.settings.db_path):
                 raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
             return admin.snapshot(self.con, target, self.settings.db_path, self.settings.snapshot_wait_seconds)
+
+    def sync_tasks(self, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+        """The operator's tasks sync (a rollback's carry-back): as the one writer, frozen or not, and first."""
+        with self.write_lock, self.operator_first():
+            return admin.sync_tasks(self.con, rows)
 
     def live_snapshot(self, target: str) -> dict[str, Any]:
         """The admin snapshot while writes go on: no freeze, no write lock (see admin.live_snapshot)."""
@@ -197,7 +238,10 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
     app.state.service = service
 
     async def call(fn: Callable[..., Any], *args: Any) -> Any:
-        return await run_in_threadpool(service.read, fn, *args)
+        return await run_in_threadpool(service.user_read, fn, *args)
+
+    async def ready() -> bool:
+        return service.known_ready or await run_in_threadpool(service.ready)
 
     def reads(parse: Callable[[Any], Any], fn: Callable[..., Any]) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
@@ -205,7 +249,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
                 parsed = parse(request.query_params.multi_items())
             except ContractValidationError as e:
                 return error_response(responses.validation_error(e.details))
-            if not await run_in_threadpool(service.ready):
+            if not await ready():
                 return _not_ready()
             return contract_response(200, await call(fn, parsed))
 
@@ -235,7 +279,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             body = query.parse_task_create(await request.body())
         except ContractValidationError as e:
             return error_response(responses.validation_error(e.details))
-        if not await run_in_threadpool(service.ready):
+        if not await ready():
             return _not_ready()
         result = await call(store.task_result, body)  # outside the write lock: the writer only inserts
         try:
@@ -246,7 +290,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
     @app.get(API + "/analysis/tasks/{task_id}", name="get_task", **ENDPOINT_DOCS["get_task"])
     async def get_task(request: Request) -> Response:
         task_id = request.path_params["task_id"]
-        if not await run_in_threadpool(service.ready):
+        if not await ready():
             return _not_ready()
         task = await call(store.get_task, task_id)
         return contract_response(200, task) if task else error_response(responses.not_found("analysis task"))
@@ -256,7 +300,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
         task_id = request.path_params["task_id"]
         if is_frozen(settings.db_path):
             return frozen_response()
-        if not await run_in_threadpool(service.ready):
+        if not await ready():
             return _not_ready()
         try:
             deleted = await write(store.delete_task, task_id)
@@ -378,11 +422,11 @@ def _admin_routes(app: FastAPI, service: Service) -> None:
             if invalid:
                 raise admin.AdminInvalid(invalid)
             if live:  # consistent without the freeze: one DuckDB transaction, writes go on meanwhile
-                result = await run_in_threadpool(service.live_snapshot, target)
+                result = await to_thread.run_sync(service.live_snapshot, target, limiter=service.admin_limiter())
             else:
                 if not is_frozen(settings.db_path):
                     raise admin.AdminConflict("writes must be frozen before a snapshot (legacy-api freeze)")
-                result = await run_in_threadpool(service.snapshot, target)
+                result = await to_thread.run_sync(service.snapshot, target, limiter=service.admin_limiter())
         except admin.AdminInvalid as e:
             return error_response(responses.validation_error(e.details))
         except admin.AdminConflict as e:
@@ -401,6 +445,6 @@ def _admin_routes(app: FastAPI, service: Service) -> None:
             rows = admin.parse_task_rows(await json_body(request))
         except admin.AdminInvalid as e:
             return error_response(responses.validation_error(e.details))
-        result = await run_in_threadpool(service.write, lambda cur: admin.sync_tasks(service.con, rows))
+        result = await to_thread.run_sync(service.sync_tasks, rows, limiter=service.admin_limiter())
         log.info("tasks sync: %s", result)
         return contract_response(200, result)
