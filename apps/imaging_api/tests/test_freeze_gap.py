@@ -253,3 +253,27 @@ def test_barrier_refuses_without_the_freeze_file(freeze_env: dict[str, str], fre
     assert unset.returncode == 1 and "IMAGING_FREEZE_FILE is not set" in unset.stderr
     bad = imaging(["freeze_barrier", "--timeout", "0"], freeze_env, check=False)
     assert bad.returncode != 0 and "--timeout" in bad.stderr
+
+
+def test_barrier_does_not_wait_for_a_task_still_counting(
+    pg: PgServer, freeze_env: dict[str, str], freeze_file: Path, pool: ThreadPoolExecutor, monkeypatch
+) -> None:
+    # A new task's count reads only the examinations (seconds at a million of them, under load). It runs before
+    # the write's transaction: a freeze barrier passes at once, and the write, once counted, sees the freeze.
+    from imaging_api.studies import selectors
+
+    gate = Gate(before=True)
+    monkeypatch.setattr(selectors, "grouped_counts", gate.hold(selectors.grouped_counts))
+    counting = request(pool, "POST", TASKS, new_task("still counting"))
+    try:
+        assert gate.entered.wait(PATIENCE)
+        freeze(freeze_file)
+        passed = barrier(freeze_env, timeout=5)
+        out, err = passed.communicate(timeout=PATIENCE)
+        assert passed.returncode == 0, f"the barrier waited for a count, not for a write: {err}"
+        assert out.startswith("freeze barrier passed after ")
+    finally:
+        gate.release.set()
+    answer = counting.result(PATIENCE)
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "writes_frozen"
+    assert tasks_named(pg, "still counting") == []
