@@ -136,6 +136,36 @@ def test_rollback_says_the_legacy_serves_from_the_end_state(tmp_path):
     assert report["missing"] == ["verify-rollback.json", "verify-rollback-history.json", "watch-rollback.json"]
 
 
+def test_the_carry_back_of_a_rollback_is_in_the_headline_with_each_step_s_time(tmp_path):
+    write_phases(tmp_path, "rollback", ROLLBACK_DONE)
+    write_run(tmp_path, "rollback", backup=None)
+    write_state_end(tmp_path, "legacy")
+    assert "carried back" not in built(tmp_path)[1]  # a run that carried nothing back says nothing about it
+    steps = {  # in the order they ran, as the playbook keeps them (not sorted)
+        "freeze-barrier": {"ok": True, "waited_s": 0.7, "step_seconds": 0.754},
+        "export-tasks": {"ok": True, "tasks": 13626, "step_seconds": 3.219},
+        "push-tasks": {"ok": True, "result": {"received": 13626, "inserted": 80, "updated": 13546}, "step_seconds": 4.8},
+    }
+    write_json(tmp_path / "carry-back.json", {"ok": True, "error": None, "failed_step": None, "steps": steps})
+    report, md, html = built(tmp_path)
+    line = (
+        "Tasks carried back to the legacy: 13,626 task rows (80 new to the legacy, 13,546 replaced) in 8.8 s: "
+        "freeze-barrier 0.8 s, export-tasks 3.2 s, push-tasks 4.8 s"
+    )
+    assert f"- {line}" in md and line in html
+    assert report["carry_back"]["steps"]["push-tasks"]["result"]["inserted"] == 80
+    failed = {"ok": False, "error": "writes still in flight after 30 s", "failed_step": "freeze-barrier"}
+    write_json(tmp_path / "carry-back.json", {**failed, "steps": {"freeze-barrier": {"ok": False, "step_seconds": 30.1}}})
+    assert (
+        "Tasks carried back to the legacy: failed at freeze-barrier: writes still in flight after 30 s; steps ran in "
+        "30.1 s: freeze-barrier 30.1 s"
+    ) in built(tmp_path)[1]
+    write_json(tmp_path / "carry-back.json", {"ok": True, "steps": []})
+    report, md, _ = built(tmp_path)
+    assert report["carry_back"] is None and "carried back" not in md
+    assert "carry-back.json: no steps" in report["problems"]
+
+
 def test_a_rollback_by_hand_with_the_legacy_active_only_lifts_a_leftover_freeze(tmp_path):
     steps = [("rollback-preflight", ALL, 0.8), *[(name, [], 0.1) for name in ("rollback-freeze", "carry-back")]]
     steps += [("rollback-verify", [], 0.1), ("rollback-verify", [], 0.1), ("rollback-switch", [], 0.1)]

@@ -16,7 +16,16 @@ from .report_final import final_state
 from .report_headline import headline
 from .report_html import render_html
 from .report_md import render_markdown
-from .report_run import BACKUP_JSON, RUN_JSON, STATE_END_JSON, read_backup, read_run, read_state_end, read_warm
+from .report_run import (
+    BACKUP_JSON,
+    RUN_JSON,
+    STATE_END_JSON,
+    read_backup,
+    read_carry_back,
+    read_run,
+    read_state_end,
+    read_warm,
+)
 from .report_stages import stage_ran
 from .rundir import SWITCH_WORDS, phase_rows, read_gates, read_loads, read_task_checks, read_watches
 
@@ -71,6 +80,7 @@ def collect(run_dir: Path) -> dict[str, Any]:
     state = read_state_end(run_dir, problems)
     backup = read_backup(run_dir, problems)
     warm = read_warm(run_dir, problems)
+    carried = read_carry_back(run_dir, problems)
     series = _series(loads)
     starts = [p["started_epoch"] for p in phases if p["started_epoch"] is not None] + [s["epoch"] for s in series]
     origin = min(starts) if starts else None
@@ -97,12 +107,13 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "total_seconds": total_seconds,
         "missing": [name for name in expected_files(final, run, phases) if not (run_dir / name).exists()],
         "problems": problems,
-        "headline": headline(final, run, total_seconds, backup, warm),
+        "headline": headline(final, run, total_seconds, backup, warm, carried=carried),
         "figures": figs,
         "final_state": final,
         "run": run,
         "backup": backup,
         "warm_counts": warm,
+        "carry_back": carried,
         "state_end": state,
         "phases": phases,
         "gates": gates,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fmt import seconds
-from .report_run import backup_text, warm_text
+from .report_run import backup_text, carry_back_text, warm_text
 
 
 def _backup_line(run: dict[str, Any], backup: dict[str, Any] | None) -> str:
@@ -44,6 +44,8 @@ def headline(
     total_seconds: float | None,
     backup: dict[str, Any] | None = None,
     warm: dict[str, Any] | None = None,
+    *,
+    carried: dict[str, Any] | None = None,
 ) -> list[str]:
     lines = [
         f"Verdict: {final['verdict'].upper()}" + (f" ({final['reasons'][0]})" if final["verdict"] == "unknown" else "")
@@ -60,6 +62,8 @@ def headline(
     lines += _run_lines(run, backup)
     if warm is not None:
         lines.append(f"New service's shared counts before the switch: {warm_text(warm)}")
+    if carried is not None:
+        lines.append(f"Tasks carried back to the legacy: {carry_back_text(carried)}")
     rolled_back = "yes" if final["rolled_back"] else "no" if final["last_phase"] else "not known (no phase record)"
     lines.append(
         f"Rolled back: {rolled_back}; total time "

@@ -11,6 +11,9 @@ when it ended, read from the hosts). Both are optional; a missing one is said, n
     warm-counts.json  what `imaging-api warm_counts` counted at the end of stage 1: {"cache": "on" | "off",
                     "data_version", "seconds", "warmed": [{"what", "seconds", "answered": {"counted": n, ...}}]},
                     or {"failed": true, "rc", "stderr"}
+    carry-back.json   what `radiology-migrate carry-back --json` did in a rollback: {"ok", "error", "failed_step",
+                    "steps": {"freeze-barrier": {"waited_s", "step_seconds"}, "export-tasks": {"tasks", ...},
+                    "push-tasks": {"result": {"received", "inserted", "updated"}, ...}}}
     state-end.json  {"read_at", "serving": "imaging" | "legacy" | "mixed" | "none",
                      "web": {host: {"backend", "release"}},
                      "writes": {"legacy": {host: {"reachable", "writes_frozen"}}, "imaging": {host: {...}}},
@@ -28,6 +31,7 @@ from typing import Any
 RUN_JSON = "run.json"
 BACKUP_JSON = "backup.json"
 WARM_JSON = "warm-counts.json"
+CARRY_BACK_JSON = "carry-back.json"
 MIB = 1048576
 STATE_END_JSON = "state-end.json"
 BACKENDS = ("legacy", "imaging")
@@ -130,6 +134,34 @@ def warm_text(warm: dict[str, Any]) -> str:
     how = ", ".join(f"{n} {k}" for k, n in sorted(answered.items())) or "nothing answered"
     moved = "; the data changed meanwhile" if warm.get("version_moved") else ""
     return f"{len(warm['warmed'])} sets warmed{took} ({how}) at data version {warm.get('data_version')}{moved}"
+
+
+def read_carry_back(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
+    """carry-back.json, or None when the run carried nothing back (or left an unusable record, listed in problems)."""
+    doc = _read_object(run_dir / CARRY_BACK_JSON, problems)
+    if doc is None:
+        return None
+    if not isinstance(doc.get("steps"), dict) or not all(isinstance(v, dict) for v in doc["steps"].values()):
+        problems.append(f"{CARRY_BACK_JSON}: no steps")
+        return None
+    return doc
+
+
+def carry_back_text(carried: dict[str, Any]) -> str:
+    """One line: how many task rows the rollback carried back to the legacy, and each step's time (in the order the
+    steps ran: the order of the record)."""
+    steps: dict[str, dict[str, Any]] = carried["steps"]
+    timed = [(n, s["step_seconds"]) for n, s in steps.items() if isinstance(s.get("step_seconds"), int | float)]
+    took = f" in {sum(t for _, t in timed):.1f} s: " + ", ".join(f"{n} {t:.1f} s" for n, t in timed) if timed else ""
+    if carried.get("ok") is not True:
+        step, error = carried.get("failed_step") or "an unknown step", carried.get("error") or "no message"
+        return f"failed at {step}: {error}" + (f"; steps ran{took}" if took else "")
+    result = (steps.get("push-tasks") or {}).get("result") or {}
+    counts = [result.get(k) for k in ("received", "inserted", "updated")]
+    if not all(isinstance(n, int) for n in counts):
+        return f"done, counts not recorded{took}"
+    received, inserted, updated = counts
+    return f"{received:,} task rows ({inserted:,} new to the legacy, {updated:,} replaced){took}"
 
 
 def read_state_end(run_dir: Path, problems: list[str]) -> dict[str, Any] | None:
