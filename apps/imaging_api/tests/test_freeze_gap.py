@@ -119,6 +119,14 @@ def barrier(env: dict[str, str], timeout: float) -> subprocess.Popen[str]:
     )
 
 
+def freeze_and_barrier(env: dict[str, str], freeze_file: Path, timeout: float) -> tuple[int, str, str]:
+    """Freeze, then run the barrier to its end: its exit status, stdout and stderr."""
+    freeze(freeze_file)
+    done = barrier(env, timeout)
+    out, err = done.communicate(timeout=PATIENCE)
+    return done.returncode, out, err
+
+
 def wait_until_barrier_waits(pg: PgServer) -> None:
     """Until PostgreSQL shows an exclusive request for the freeze lock waiting (a state, polled)."""
     deadline = time.monotonic() + PATIENCE
@@ -231,10 +239,8 @@ def test_barrier_gives_up_on_a_write_held_too_long(
     write = request(pool, "POST", TASKS, new_task("slow"))
     try:
         assert gate.entered.wait(PATIENCE)
-        freeze(freeze_file)
-        failed = barrier(freeze_env, timeout=0.5)
-        out, err = failed.communicate(timeout=PATIENCE)
-        assert failed.returncode == 1 and out == ""
+        rc, out, err = freeze_and_barrier(freeze_env, freeze_file, timeout=0.5)
+        assert rc == 1 and out == ""
         assert "writes still in flight after 0.5 s" in err
         assert not write.done()
     finally:
@@ -267,10 +273,8 @@ def test_barrier_does_not_wait_for_a_task_still_counting(
     counting = request(pool, "POST", TASKS, new_task("still counting"))
     try:
         assert gate.entered.wait(PATIENCE)
-        freeze(freeze_file)
-        passed = barrier(freeze_env, timeout=5)
-        out, err = passed.communicate(timeout=PATIENCE)
-        assert passed.returncode == 0, f"the barrier waited for a count, not for a write: {err}"
+        rc, out, err = freeze_and_barrier(freeze_env, freeze_file, timeout=5)
+        assert rc == 0, f"the barrier waited for a count, not for a write: {err}"
         assert out.startswith("freeze barrier passed after ")
     finally:
         gate.release.set()
