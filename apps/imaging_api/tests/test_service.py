@@ -1,7 +1,9 @@
 """Production behaviour of the new service over real HTTP: logs, CORS, errors, health, cached totals."""
 
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from imaging_api.studies import counts
+from radiology_contract.locks import COUNT_LOCK_CLASS
 from radiology_testkit.postgres import PgServer
 from radiology_testkit.servers import free_port, serve
 
@@ -153,6 +157,45 @@ def test_the_shared_counts_keep_only_the_live_version_within_the_ttl(pg: PgServe
         rows = conn.execute("SELECT version, key FROM imaging_count_cache").fetchall()
     assert rows and {v for v, _ in rows} == {version}
     assert not {k for _, k in rows} & {"old version", "expired"}
+
+
+def _wait_for_a_count_lock_waiter(conn: psycopg.Connection) -> None:
+    """Until PostgreSQL shows a session waiting for a count lock (a state, polled)."""
+    deadline = time.monotonic() + 30
+    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %s"
+    while conn.execute(query, [COUNT_LOCK_CLASS]).fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "no request waited for the count lock"
+        time.sleep(0.01)
+
+
+def test_one_session_counts_a_total_the_others_wait_and_read_it(pg: PgServer, service: Running) -> None:
+    """A total nobody has counted at this version: while another session counts it (holds its count lock), a
+    request waits, then answers what that session stored instead of counting again; never longer than
+    COUNT_WAIT_SECONDS, after which it counts itself."""
+    key = ("rows", "examinations")  # /health's examination count
+    with psycopg.connect(pg.dsn("imaging_scratch"), autocommit=True) as other, ThreadPoolExecutor(1) as pool:
+        real = other.execute("SELECT count(*) FROM examinations").fetchone()[0]
+        other.execute("UPDATE imaging_data_version SET version = version + 1")
+        version = other.execute("SELECT version FROM imaging_data_version").fetchone()[0]
+        other.execute("SELECT pg_advisory_lock(%s, %s)", counts.count_lock(key))
+        health = pool.submit(httpx.get, service.url + "/api/v1/health", timeout=30)
+        _wait_for_a_count_lock_waiter(other)
+        assert not health.done()
+        other.execute(
+            "INSERT INTO imaging_count_cache (version, key, value) VALUES (%s, %s, '424242')",
+            [version, counts.key_digest(key)],
+        )
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", counts.count_lock(key))
+        assert health.result().json()["examinations"] == 424242  # read, not counted
+
+        other.execute("UPDATE imaging_data_version SET version = version + 1")
+        other.execute("SELECT pg_advisory_lock(%s, %s)", counts.count_lock(key))
+        started = time.monotonic()
+        answer = httpx.get(service.url + "/api/v1/health", timeout=30)
+        waited = time.monotonic() - started
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", counts.count_lock(key))
+    assert answer.json()["examinations"] == real
+    assert counts.COUNT_WAIT_SECONDS <= waited < counts.COUNT_WAIT_SECONDS + 5
 
 
 STATISTICS_OF_TASKS = {

@@ -12,6 +12,9 @@ FREEZE_LOCK_KEY = 7_265_646_102
 GRANT_LOCK_KEY = 7_265_646_103
 # Held by every `radiology-migrate load` for its transaction: one load at a time.
 LOAD_LOCK_KEY = 7_265_646_109
+# The new service's count cache: one session at a time counts a given key (the two-int form of the advisory
+# lock: this class, and the key's digest as the object; PostgreSQL never mixes the two forms up).
+COUNT_LOCK_CLASS = 726_564_610
 
 
 def freeze_barrier_lock_timeout(timeout_seconds: float) -> str:

@@ -10,7 +10,10 @@ replica too). A total (or a grouping) is cached under (data version, key) in two
    migration 0003): a filter set is counted once per data version, not once per worker, and `warm_counts`
    can count the commonest ones before users arrive (the cutover runs it before its switch).
 
-A miss in both counts and stores in both. Any write to the data bumps the version, so no tier can serve a
+A miss in both counts and stores in both, one session at a time per key: the others wait for it (at most
+COUNT_WAIT_SECONDS) and read what it stored. Without that, the entries warm_counts made all expire at once, and
+every request for the unfiltered statistics in flight at that moment counted a million rows again: under 50 users
+that was a burst of timeouts every TTL. Any write to the data bumps the version, so no tier can serve a
 total of older data. A TTL bounds the life of an entry anyway (IMAGING_COUNT_CACHE_SECONDS, default 300, by
 the database's clock for the shared tier; 0 turns both tiers off). The shared tier is pruned of older versions
 and expired rows now and then by the workers that write to it.
@@ -21,16 +24,22 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection, transaction
+from radiology_contract.locks import COUNT_LOCK_CLASS
+
+from .freeze import LOCK_NOT_AVAILABLE
 
 VERSION_TABLE = "imaging_data_version"
 SHARED_TABLE = "imaging_count_cache"
 MAX_ENTRIES = 4096
 PRUNE_EVERY = 256  # shared writes of one worker between two prunings (and at every new data version)
+# The longest a request waits for another session counting the same key before it counts too.
+COUNT_WAIT_SECONDS = 5.0
 T = TypeVar("T")
 
 
@@ -47,6 +56,39 @@ def data_version() -> int:
 def key_digest(key: Hashable) -> str:
     """The shared tier's name of a cache key: the same in every process running the same code."""
     return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def count_lock(key: Hashable) -> list[int]:
+    """The advisory lock (class, object) a session holds while it counts `key`."""
+    return [COUNT_LOCK_CLASS, int.from_bytes(bytes.fromhex(key_digest(key)[:8]), "big", signed=True)]
+
+
+def _take_count_lock(lock: list[int]) -> bool:
+    """Wait for the count lock at most COUNT_WAIT_SECONDS; True once held (a session lock: kept after COMMIT)."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # lock_timeout for this wait only
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{round(COUNT_WAIT_SECONDS * 1000)}ms"])
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", lock)
+    except OperationalError as e:
+        if getattr(e.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    return True
+
+
+@contextmanager
+def counting_alone(key: Hashable) -> Iterator[bool]:
+    """Hold the count lock of `key` (every worker of every app host takes the same one) while counting it; True
+    when held, False when another session held it for COUNT_WAIT_SECONDS (the caller counts anyway)."""
+    lock = count_lock(key)
+    if not _take_count_lock(lock):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
 
 
 def _encode(value: Any) -> str | None:
@@ -132,8 +174,12 @@ class VersionedCache:
         hit = self.peek(key, version)
         if hit is not None:
             return hit[0]
-        value = compute()
-        self.store(key, value, version)
+        with counting_alone(key):
+            hit = self.peek(key, version)  # counted by another session while this one waited
+            if hit is not None:
+                return hit[0]
+            value = compute()
+            self.store(key, value, version)
         return value
 
     def peek(self, key: Hashable, version: int) -> tuple[Any] | None:
