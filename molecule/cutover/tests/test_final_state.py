@@ -144,8 +144,16 @@ def test_every_rollback_verified_the_tasks_before_the_unfreeze_and_the_history_a
         assert history["ok"] and history["tables"] == ["examinations", "reports"], run
         assert history["snapshot"] == tasks["snapshot"], run
         assert history["rows_verified"] >= 1250, run
-        phases = [p["phase"] for p in json.loads((run / "report.json").read_text())["phases"]]
+        report = json.loads((run / "report.json").read_text())
+        phases = [p["phase"] for p in report["phases"]]
         assert phases.index("rollback-unfreeze") < phases.index("rollback-verify-history"), (run, phases)
+        # The carry-back's record: its three steps in the order they ran, each timed, every row taken.
+        carried = json.loads((run / "carry-back.json").read_text())
+        assert carried["ok"] and list(carried["steps"]) == ["freeze-barrier", "export-tasks", "push-tasks"], run
+        assert all(step["step_seconds"] > 0 for step in carried["steps"].values()), run
+        pushed = carried["steps"]["push-tasks"]["result"]
+        assert pushed["received"] == carried["steps"]["export-tasks"]["tasks"] > 0, run
+        assert any(line.startswith("Tasks carried back to the legacy: ") for line in report["headline"]), run
 
 
 def test_new_service_serves_and_takes_writes_on_every_app_host(host):
