@@ -144,7 +144,11 @@ def test_the_carry_back_of_a_rollback_is_in_the_headline_with_each_step_s_time(t
     steps = {  # in the order they ran, as the playbook keeps them (not sorted)
         "freeze-barrier": {"ok": True, "waited_s": 0.7, "step_seconds": 0.754},
         "export-tasks": {"ok": True, "tasks": 13626, "step_seconds": 3.219},
-        "push-tasks": {"ok": True, "result": {"received": 13626, "inserted": 80, "updated": 13546}, "step_seconds": 4.8},
+        "push-tasks": {
+            "ok": True,
+            "result": {"received": 13626, "inserted": 80, "updated": 13546},
+            "step_seconds": 4.8,
+        },
     }
     write_json(tmp_path / "carry-back.json", {"ok": True, "error": None, "failed_step": None, "steps": steps})
     report, md, html = built(tmp_path)
@@ -155,7 +159,8 @@ def test_the_carry_back_of_a_rollback_is_in_the_headline_with_each_step_s_time(t
     assert f"- {line}" in md and line in html
     assert report["carry_back"]["steps"]["push-tasks"]["result"]["inserted"] == 80
     failed = {"ok": False, "error": "writes still in flight after 30 s", "failed_step": "freeze-barrier"}
-    write_json(tmp_path / "carry-back.json", {**failed, "steps": {"freeze-barrier": {"ok": False, "step_seconds": 30.1}}})
+    barrier_only = {"freeze-barrier": {"ok": False, "step_seconds": 30.1}}
+    write_json(tmp_path / "carry-back.json", {**failed, "steps": barrier_only})
     assert (
         "Tasks carried back to the legacy: failed at freeze-barrier: writes still in flight after 30 s; steps ran in "
         "30.1 s: freeze-barrier 30.1 s"
