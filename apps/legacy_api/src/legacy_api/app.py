@@ -118,11 +118,18 @@ class Service:
     snapshot takes neither the freeze nor `write_lock`: it reads one MVCC view in one transaction on a cursor
     of its own (admin.live_snapshot), and `live_snapshot_lock` lets only one run at a time.
 
-    The operator goes first. Users' requests share the thread pool (40 threads) and DuckDB's cores; under load
-    a request waits for a thread, then shares the cores with every query in flight. The admin endpoints run on
-    threads of their own (`admin_limiter`), and the tasks sync, which users wait on with their writes refused,
-    holds `operator_first`: a user's read that has not started yet waits for it (at most
-    OPERATOR_FIRST_MAX_WAIT_SECONDS), so the sync shares the cores only with the reads already running.
+    Users' scans take turns. A search, the statistics and a new task's count read the examinations or reports;
+    at most `settings.query_slots` of them run on DuckDB at once (`query_limiter`), the others wait, first
+    come first served. Without the turns every scan in flight shares the cores: at a million examinations 40
+    searches at once each take 40 times their own time, and the slowest pass a client's timeout while the
+    server is busy the whole time. In turns each waits for the queue ahead of it, then runs at full speed.
+    What reads only the tasks (a few thousand rows) and the health check take no turn: they answer in
+    milliseconds, and the health check must answer while users wait.
+
+    The operator goes first. The admin endpoints run on threads of their own (`admin_limiter`), and the tasks
+    sync, which users wait on with their writes refused, holds `operator_first`: a user's read that has not
+    started yet waits for it (at most OPERATOR_FIRST_MAX_WAIT_SECONDS), so the sync shares the cores only with
+    the reads already running.
     """
 
     def __init__(self, settings: Settings, con: duckdb.DuckDBPyConnection) -> None:
@@ -134,6 +141,7 @@ class Service:
         self._operator_idle = threading.Event()  # cleared while the operator goes first
         self._operator_idle.set()
         self._admin_limiter: CapacityLimiter | None = None
+        self._query_limiter: CapacityLimiter | None = None
 
     @property
     def known_ready(self) -> bool:
@@ -145,6 +153,12 @@ class Service:
         if self._admin_limiter is None:
             self._admin_limiter = CapacityLimiter(ADMIN_THREADS)
         return self._admin_limiter
+
+    def query_limiter(self) -> CapacityLimiter:
+        """Users' turns on DuckDB (made in the event loop, on first use)."""
+        if self._query_limiter is None:
+            self._query_limiter = CapacityLimiter(self.settings.query_slots)
+        return self._query_limiter
 
     @contextmanager
     def operator_first(self) -> Iterator[None]:
@@ -237,13 +251,20 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
     )
     app.state.service = service
 
-    async def call(fn: Callable[..., Any], *args: Any) -> Any:
+    async def scan(fn: Callable[..., Any], *args: Any) -> Any:
+        """A user's query over the examinations or reports: it takes its turn (see Service)."""
+        return await to_thread.run_sync(service.user_read, fn, *args, limiter=service.query_limiter())
+
+    async def lookup(fn: Callable[..., Any], *args: Any) -> Any:
+        """A user's query over the tasks, or the health check's counts: a few thousand rows, no turn."""
         return await run_in_threadpool(service.user_read, fn, *args)
 
     async def ready() -> bool:
         return service.known_ready or await run_in_threadpool(service.ready)
 
-    def reads(parse: Callable[[Any], Any], fn: Callable[..., Any]) -> Callable[[Request], Awaitable[Response]]:
+    def reads(
+        parse: Callable[[Any], Any], fn: Callable[..., Any], call: Callable[..., Awaitable[Any]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
             try:
                 parsed = parse(request.query_params.multi_items())
@@ -255,14 +276,14 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
 
         return handler
 
-    for path, name, parse, fn in (
-        ("/studies/search", "search_studies", query.parse_study_query, store.search_studies),
-        ("/reports/search", "search_reports", query.parse_report_query, store.search_reports),
-        ("/statistics", "statistics", query.parse_statistics_query, store.statistics),
-        ("/analysis/tasks", "list_tasks", query.parse_task_list_query, store.list_tasks),
+    for path, name, parse, fn, call in (
+        ("/studies/search", "search_studies", query.parse_study_query, store.search_studies, scan),
+        ("/reports/search", "search_reports", query.parse_report_query, store.search_reports, scan),
+        ("/statistics", "statistics", query.parse_statistics_query, store.statistics, scan),
+        ("/analysis/tasks", "list_tasks", query.parse_task_list_query, store.list_tasks, lookup),
     ):
         doc = ENDPOINT_DOCS[name]
-        app.add_api_route(API + path, reads(parse, fn), methods=["GET"], name=name, **doc)
+        app.add_api_route(API + path, reads(parse, fn, call), methods=["GET"], name=name, **doc)
 
     async def write(fn: Callable[..., Any], *args: Any) -> Any:
         return await run_in_threadpool(service.write_unless_frozen, fn, *args)
@@ -281,7 +302,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
             return error_response(responses.validation_error(e.details))
         if not await ready():
             return _not_ready()
-        result = await call(store.task_result, body)  # outside the write lock: the writer only inserts
+        result = await scan(store.task_result, body)  # outside the write lock: the writer only inserts
         try:
             return contract_response(201, await write(store.insert_task, body, result))
         except WritesFrozenError:
@@ -292,7 +313,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
         task_id = request.path_params["task_id"]
         if not await ready():
             return _not_ready()
-        task = await call(store.get_task, task_id)
+        task = await lookup(store.get_task, task_id)
         return contract_response(200, task) if task else error_response(responses.not_found("analysis task"))
 
     @app.delete(API + "/analysis/tasks/{task_id}", name="delete_task", status_code=204, **ENDPOINT_DOCS["delete_task"])
@@ -313,7 +334,7 @@ def create_app(settings: Settings, con: duckdb.DuckDBPyConnection | None = None)
     @app.get(API + "/health", name="health", **ENDPOINT_DOCS["health"])
     async def health() -> Response:
         try:
-            counts = await call(store.health_counts)
+            counts = await lookup(store.health_counts)
         except duckdb.Error as e:
             log.error("health: database %s unreadable: %s", settings.db_path, e)
             return error_response(responses.service_unavailable(f"The database cannot be read: {e}"))

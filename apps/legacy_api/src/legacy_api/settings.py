@@ -14,6 +14,8 @@ DEFAULT_PORT = 8000
 DEFAULT_SNAPSHOT_WAIT_SECONDS = 30.0
 SNAPSHOT_WAIT_ENV = "LEGACY_SNAPSHOT_WAIT_SECONDS"
 ALLOWED_HOSTS_ENV = "LEGACY_ALLOWED_HOSTS"
+QUERY_SLOTS_ENV = "LEGACY_QUERY_SLOTS"
+DEFAULT_QUERY_SLOTS = 4
 
 
 def _origins(raw: str | None) -> tuple[str, ...]:
@@ -33,6 +35,19 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+def _count(name: str, default: int) -> int:
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"environment variable {name}={raw!r} must be at least 1")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
@@ -42,6 +57,8 @@ class Settings:
     snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
     # Host header values answered (port ignored; "*" only when configured); any other gets 400 bad_host.
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    # Users' queries run on DuckDB at once; the others wait their turn, first come first served (app.Service).
+    query_slots: int = DEFAULT_QUERY_SLOTS
 
     @property
     def freeze_path(self) -> Path:
@@ -56,6 +73,7 @@ class Settings:
             admin_token=token,
             snapshot_wait_seconds=_seconds(SNAPSHOT_WAIT_ENV, DEFAULT_SNAPSHOT_WAIT_SECONDS),
             allowed_hosts=parse_allowed_hosts(os.environ.get(ALLOWED_HOSTS_ENV)),
+            query_slots=_count(QUERY_SLOTS_ENV, DEFAULT_QUERY_SLOTS),
         )
 
 
