@@ -281,3 +281,25 @@ def test_barrier_does_not_wait_for_a_task_still_counting(
     answer = counting.result(PATIENCE)
     assert answer.status_code == 503 and answer.json()["error"]["code"] == "writes_frozen"
     assert tasks_named(pg, "still counting") == []
+
+
+# Django runs in this process only in this module; the count lock's release on a failed count is proven here too.
+
+
+def test_a_failed_count_raises_its_own_error_and_leaves_its_lock_free(pg: PgServer, freeze_env: dict[str, str]) -> None:
+    # The count fails inside a transaction: the session can no longer unlock (its transaction is aborted). The
+    # count's error is raised, not the unlock's, and the lock is free for the next session all the same.
+    from django.db import ProgrammingError, connection, transaction
+    from imaging_api.studies import counts
+
+    key = ("test", "failed count")
+    with (
+        pytest.raises(ProgrammingError, match="no_such_table"),
+        transaction.atomic(),
+        counts.counting_alone(key),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT count(*) FROM no_such_table")
+    with pg.connect(DBNAME) as other:
+        taken = other.execute("SELECT pg_try_advisory_lock(%s, %s)", counts.count_lock(key)).fetchone()
+        assert taken == (True,), "the failed count's session kept the count lock"

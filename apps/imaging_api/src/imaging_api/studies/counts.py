@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from radiology_contract.locks import COUNT_LOCK_CLASS
 
 from .freeze import LOCK_NOT_AVAILABLE
@@ -77,18 +77,30 @@ def _take_count_lock(lock: list[int]) -> bool:
 
 
 @contextmanager
-def counting_alone(key: Hashable) -> Iterator[bool]:
-    """Hold the count lock of `key` (every worker of every app host takes the same one) while counting it; True
-    when held, False when another session held it for COUNT_WAIT_SECONDS (the caller counts anyway)."""
+def counting_alone(key: Hashable) -> Iterator[None]:
+    """Hold the count lock of `key` (every worker of every app host takes the same one) while counting it; when
+    another session has held it for COUNT_WAIT_SECONDS, count without it."""
     lock = count_lock(key)
     if not _take_count_lock(lock):
-        yield False
+        yield
         return
     try:
-        yield True
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
+        yield
+    except BaseException:
+        # The count's own error is the one to raise. After it the session may be unable to unlock (its transaction
+        # aborted, its connection lost): then the session ends here, and its lock with it, rather than stay open
+        # (persistent connections) holding the lock every other session would wait for.
+        try:
+            _release_count_lock(lock)
+        except DatabaseError:
+            connection.close()
+        raise
+    _release_count_lock(lock)
+
+
+def _release_count_lock(lock: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
 
 
 def _encode(value: Any) -> str | None:
