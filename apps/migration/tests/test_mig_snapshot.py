@@ -13,6 +13,7 @@ import pytest
 from mig_helpers import LEGACY_TOKEN as TOKEN
 from mig_helpers import create_task, delete_task, migrate
 from radiology_contract.tables import TABLES
+from radiology_migration import duck
 
 
 def db_counts(path: Path) -> dict[str, int]:
@@ -84,6 +85,21 @@ def test_snapshot_from_a_stopped_service_file(legacy_db: Path, tmp_path: Path, t
     con.close()
     code, doc = migrate("load", "--snapshot", str(out), "--dsn", target_dsn)
     assert code == 1 and "no longer matches" in doc["error"] and "analysis_tasks" in doc["error"]
+
+
+def test_the_migrations_duckdb_leaves_the_legacy_service_a_core(
+    legacy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "threads.duckdb"
+    code, doc = migrate("snapshot", "--from-file", str(legacy_db), "--out", str(out))
+    assert code == 0, doc["error"]
+    for cores, threads in (({0, 1, 2, 3}, 3), ({0, 1}, 1), ({5}, 1)):
+        monkeypatch.setattr(duck.os, "sched_getaffinity", lambda _pid, cores=cores: cores)
+        for con in (duck.open_snapshot(out), duck.connect()):  # the snapshots' reads; the delta's comparison
+            try:
+                assert con.execute("SELECT current_setting('threads')").fetchone() == (threads,)
+            finally:
+                con.close()
 
 
 def test_snapshot_from_file_refuses_a_database_in_use(legacy_url: str, legacy_db: Path, tmp_path: Path) -> None:

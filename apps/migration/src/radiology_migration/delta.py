@@ -263,7 +263,7 @@ def run(
         f"delta from {since.path} (taken at {since.meta.get('snapshot_at')}) "
         f"to {snapshot.path} (taken at {snapshot.meta.get('snapshot_at')})"
     )
-    con = duckdb.connect()  # in memory: the key tables must be seen by the export cursors (not TEMP tables)
+    con = duck.connect()  # in memory: the key tables must be seen by the export cursors (not TEMP tables)
     try:
         t0 = time.perf_counter()
         with tell.waiting("comparing the two snapshots row by row (a hash of every stored row)"):
