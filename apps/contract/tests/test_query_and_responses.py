@@ -90,3 +90,11 @@ def test_error_shapes() -> None:
     assert status == 503 and body["error"]["code"] == "writes_frozen" and body["error"]["details"] == []
     status, body = responses.validation_error([query.ErrorDetail("page", "bad")])
     assert status == 422 and body["error"]["details"] == [{"field": "page", "message": "bad"}]
+
+
+def test_server_timing_goes_there_and_back() -> None:
+    assert responses.server_timing(0.0123) == "db;dur=12.3"
+    assert responses.server_timing_seconds(responses.server_timing(1.5)) == 1.5
+    assert responses.server_timing_seconds('cache;desc="hit", db;dur="250"') == 0.25
+    for value in (None, "", "cache;dur=3", "db", "db;dur=soon", "db;dur=-1", "db;dur=inf"):
+        assert responses.server_timing_seconds(value) is None, value

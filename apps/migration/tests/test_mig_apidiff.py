@@ -454,6 +454,25 @@ def test_pause_ratio_leaves_the_legacy_time_in_proportion_to_each_request(monkey
     assert waits == []  # back to back by default
 
 
+def test_the_pause_follows_what_the_service_says_it_worked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The legacy's searches wait for a turn behind users' queries and say what their own query cost: the pause is
+    # that, not the wait. An answer that says nothing (or more than it took) is paced by the time it took.
+    timings = iter(["db;dur=10.0", None, "db;dur=90000"])
+
+    def send(origin: str, req: apidiff.battery.Request, timeout: float) -> Response:
+        time.sleep(0.05)  # the wait for a turn, and the query
+        timing = next(timings)
+        return Response(200, {"server-timing": timing} if timing else {}, b"{}")
+
+    monkeypatch.setattr(apidiff, "_send", send)
+    waits: list[float] = []
+    reqs = [apidiff.battery.Request("GET", f"/api/v1/studies?page={n}") for n in range(3)]
+    tell, label = disabled("api-diff"), "legacy-1-of-1"
+    apidiff._run_battery("http://legacy", reqs, 5.0, tell, label, pause_ratio=1, sleep=waits.append)
+    assert waits[0] == pytest.approx(0.010)
+    assert 0.05 <= waits[1] < 1 and 0.05 <= waits[2] < 1
+
+
 def test_a_negative_pause_ratio_is_refused(legacy_pair: tuple[str, str]) -> None:
     code, doc = api_diff(*legacy_pair, "--pause-ratio", "-1")
     assert code == 1 and "--pause-ratio must be 0 or more" in doc["error"]

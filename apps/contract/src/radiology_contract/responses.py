@@ -18,6 +18,10 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 JSON_CONTENT_TYPE = "application/json"
 BACKEND_HEADER = "X-Backend"  # which backend answered: "legacy" or "imaging"
 REQUEST_ID_HEADER = "X-Request-ID"
+# The legacy's searches and statistics say what their query cost, apart from their wait for a turn on DuckDB
+# (legacy_api.app.Service): `Server-Timing: db;dur=<milliseconds>`. The cutover's API diff paces itself by it.
+SERVER_TIMING_HEADER = "Server-Timing"
+SERVER_TIMING_METRIC = "db"
 RETRY_AFTER_SECONDS = 30  # sent with 503 while writes are frozen for a cutover
 # The largest request body either service accepts (Django's DATA_UPLOAD_MAX_MEMORY_SIZE is this value); a
 # larger one, declared by Content-Length or grown while read (chunked), answers 413 payload_too_large.
@@ -39,6 +43,28 @@ ERROR_STATUS = {
     "service_unavailable": 503,
     "internal_error": 500,
 }
+
+
+def server_timing(seconds: float) -> str:
+    """The Server-Timing value of a query that ran `seconds`."""
+    return f"{SERVER_TIMING_METRIC};dur={seconds * 1000:.1f}"
+
+
+def server_timing_seconds(value: str | None) -> float | None:
+    """The seconds a Server-Timing value gives its `db` metric; None when it names none (or not a number)."""
+    for metric in (value or "").split(","):
+        name, *params = (part.strip() for part in metric.split(";"))
+        if name != SERVER_TIMING_METRIC:
+            continue
+        for param in params:
+            key, _, number = param.partition("=")
+            if key.strip() == "dur":
+                try:
+                    ms = float(number.strip().strip('"'))
+                except ValueError:
+                    return None
+                return ms / 1000 if 0 <= ms < float("inf") else None
+    return None
 
 
 def format_datetime(value: dt.datetime | None) -> str | None:

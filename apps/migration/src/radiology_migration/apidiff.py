@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from radiology_contract import responses
+
 from . import battery
 from .http import HttpError, Response, request
 from .jsondiff import Difference, compare, drop_paths
@@ -115,9 +117,9 @@ def _run_battery(
     sleep: Callable[[float], None] = time.sleep,
     concurrency: int = 1,
 ) -> list[Response]:
-    """Send `requests` one after the other; with pause_ratio R, wait R times as long as each took before the next
-    (R = 1: the battery keeps the service busy at most half of the time, leaving the rest to its users). With
-    `concurrency` N > 1 (never paced), N at a time; the answers come back in the order of `requests`."""
+    """Send `requests` one after the other; with pause_ratio R, wait R times as long as the service worked on each
+    before the next (R = 1: the battery keeps the service busy at most half of the time, leaving the rest to its
+    users). With `concurrency` N > 1 (never paced), N at a time; the answers come back in the order of `requests`."""
     progress.start(label, len(requests), unit="requests")
     answers = []
     if concurrency > 1:
@@ -134,9 +136,18 @@ def _run_battery(
         answers.append(_send(origin, r, timeout))
         progress.advance()
         if pause_ratio > 0:
-            sleep(pause_ratio * (time.monotonic() - began))
+            sleep(pause_ratio * _work_seconds(answers[-1], time.monotonic() - began))
     progress.end()
     return answers
+
+
+def _work_seconds(answer: Response, took: float) -> float:
+    """How long the service worked on a request: what its Server-Timing says (the legacy's searches and statistics:
+    their query, without their wait for a turn behind users' queries), else the whole time it took. Paced by the
+    whole time, each request of the battery waited its turn and then as long again: at a million examinations
+    under 50 users, stage 1's diff took 20 minutes for 316 requests."""
+    worked = responses.server_timing_seconds(answer.headers.get(responses.SERVER_TIMING_HEADER.lower()))
+    return took if worked is None else min(worked, took)
 
 
 def _writes(legacy: str, new: str, timeout: float) -> list[tuple[str, list[Difference]]]:
