@@ -18,8 +18,9 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 JSON_CONTENT_TYPE = "application/json"
 BACKEND_HEADER = "X-Backend"  # which backend answered: "legacy" or "imaging"
 REQUEST_ID_HEADER = "X-Request-ID"
-# The legacy's searches and statistics say what their query cost, apart from their wait for a turn on DuckDB
-# (legacy_api.app.Service): `Server-Timing: db;dur=<milliseconds>`. The cutover's API diff paces itself by it.
+# The legacy's reads (searches, statistics, the tasks list) say what their query cost, apart from their wait for a
+# turn on DuckDB (legacy_api.app.Service): `Server-Timing: db;dur=<milliseconds>`. The cutover's API diff paces
+# itself by it.
 SERVER_TIMING_HEADER = "Server-Timing"
 SERVER_TIMING_METRIC = "db"
 RETRY_AFTER_SECONDS = 30  # sent with 503 while writes are frozen for a cutover

@@ -57,7 +57,8 @@ class Settings:
     snapshot_wait_seconds: float = DEFAULT_SNAPSHOT_WAIT_SECONDS
     # Host header values answered (port ignored; "*" only when configured); any other gets 400 bad_host.
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
-    # Users' queries run on DuckDB at once; the others wait their turn, first come first served (app.Service).
+    # Users' scans (searches, statistics, a new task's count) run on DuckDB at once; the others wait their turn,
+    # first come first served (app.Service).
     query_slots: int = DEFAULT_QUERY_SLOTS
 
     @property

@@ -142,8 +142,8 @@ def _run_battery(
 
 
 def _work_seconds(answer: Response, took: float) -> float:
-    """How long the service worked on a request: what its Server-Timing says (the legacy's searches and statistics:
-    their query, without their wait for a turn behind users' queries), else the whole time it took. Paced by the
+    """How long the service worked on a request: what its Server-Timing says (the legacy's reads: their query,
+    without their wait for a turn behind users' queries), else the whole time it took. Paced by the
     whole time, each request of the battery waited its turn and then as long again: on the lab at a million
     examinations under 50 users, 3.2 s per request to the legacy (stage 1's diff: 18 minutes), 2.1 s paced by the
     work."""
